@@ -1,0 +1,4 @@
+// functional/index.ts — at.F: stateless ops with PyTorch's names in camelCase. Each family lives
+// in its own file; this one only re-exports.
+export * from './matmul';
+export * from './shape';

@@ -1,0 +1,22 @@
+// index.ts — the public API: `import * as at from 'atento'` or `require('atento')`.
+import { native } from './native';
+import { setNumThreads } from './info';
+
+export { AtentoError, ErrorCodes, type ErrorCode } from './errors';
+export { info, setNumThreads, type Info } from './info';
+export {
+  Tensor, tensor, empty, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint,
+  fromTypedArray, tidy, keep, manualSeed, Generator, getDefaultDevice, setDefaultDevice, cudaAvailable,
+  type Dtype, type DeviceName, type Shape, type TensorOptions,
+} from './tensor';
+export { noGrad, isGradEnabled, setGradEnabled } from './autograd';
+export * as F from './functional';
+export { matmul, linear } from './functional';
+
+/** Waits for queued GPU work (a no-op on cpu). */
+export function synchronize(): void {
+  native.synchronize();
+}
+
+// ATENTO_NUM_THREADS sets the CPU pool size once at load (default: every core).
+if (process.env.ATENTO_NUM_THREADS) setNumThreads(Number(process.env.ATENTO_NUM_THREADS) || 0);

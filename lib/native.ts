@@ -1,0 +1,94 @@
+// native.ts — the only file that touches the .node module. Its surface is typed by hand here.
+//
+// Which binary loads, in order:
+//   1. $ATENTO_BINARY (a path), for tests and experiments;
+//   2. with ATENTO_CUDA_EMULATE=1, build/Release/atento_emu.node: the CUDA kernels run on the
+//      CPU emulator and the `cuda` device is the emulator (tests only);
+//   3. build/Release/atento.node (a local build: CUDA via cmake-js or CPU via node-gyp);
+//   4. prebuilds/<platform>-<arch>/atento.cuda.node, then node-gyp-build's pick of the CPU
+//      prebuild. A candidate that fails to load (e.g. a missing libdnnl) is skipped.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AtentoError } from './errors';
+
+/** Opaque CUDA memory owned by the native module. */
+export interface DeviceBuffer {
+  readonly bytes: number;
+  free(): void;
+}
+export type NativeBuffer = Float32Array | Int32Array | Uint8Array | DeviceBuffer;
+type B = NativeBuffer;
+type OptB = NativeBuffer | null;
+
+export interface BuildInfo {
+  cpu: { blas: string; threads: number; openmp: boolean };
+  cuda: {
+    compiled: boolean;
+    emulated: boolean;
+    archs: string[];
+    devices: { index: number; name: string; computeCapability: string; totalMemory: number; multiProcessors: number }[];
+    error: string | null;
+    blas: string | null;
+    blasError: string | null;
+  };
+}
+
+export interface Native {
+  setErrorClass(cls: typeof AtentoError): void;
+  buildInfo(): BuildInfo;
+  deviceAlloc(bytes: number, dtype: number): DeviceBuffer;
+  copyBuffer(dst: B, src: B, bytes: number): void;
+  zeroBuffer(buf: B): void;
+  setNumThreads(n: number): number;
+  synchronize(): void;
+  cudaMemory(): { inUse: number; cached: number };
+  emptyCache(): void;
+  setTf32(on: boolean): void;
+  gemm(c: B, a: B, b: B, transA: boolean, transB: boolean, M: number, N: number, K: number,
+       strideA: number, strideB: number, batch: number, alpha: number, beta: number,
+       offC?: number, offA?: number, offB?: number): void;
+  // Kernel families add their entry points below (see native/ops/<family>.cc).
+  [name: string]: any;
+}
+
+const root = path.join(__dirname, '..');
+
+function candidates(): string[] {
+  const env = process.env;
+  if (env.ATENTO_BINARY) return [path.resolve(env.ATENTO_BINARY)];
+  if (env.ATENTO_CUDA_EMULATE === '1') return [path.join(root, 'build', 'Release', 'atento_emu.node')];
+  const list = [path.join(root, 'build', 'Release', 'atento.node')];
+  const prebuilds = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  list.push(path.join(prebuilds, 'atento.cuda.node'));
+  try {
+    // node-gyp-build resolves the CPU prebuild (or a build/ folder) for this platform and ABI.
+    list.push(require('node-gyp-build').path(root));
+  } catch {
+    /* nothing prebuilt for this platform */
+  }
+  return list;
+}
+
+function load(): Native {
+  const errors: string[] = [];
+  for (const file of candidates()) {
+    if (!fs.existsSync(file)) continue;
+    try {
+      const mod = require(file) as Native;
+      mod.setErrorClass(AtentoError);
+      loadedFrom = file;
+      return mod;
+    } catch (e) {
+      errors.push(`${file}: ${(e as Error).message}`);
+    }
+  }
+  throw new AtentoError(
+    'atento: no native module could be loaded. Build it with `npm run build:native`' +
+      (process.env.ATENTO_CUDA_EMULATE === '1' ? ' (with ATENTO_EMULATOR=1 for the emulator flavour)' : '') +
+      (errors.length ? `\n  ${errors.join('\n  ')}` : ''),
+    'ERR_INTERNAL',
+  );
+}
+
+export let loadedFrom = '';
+export const native: Native = load();
