@@ -8,6 +8,7 @@
 //   ATENTO_CUDA_ARCHS    CMake CUDA architectures, e.g. "80-real;90" (default: sm_75..sm_120 + PTX)
 //   ATENTO_EMULATOR=1    also build build/Release/atento_emu.node (CUDA kernels on the CPU emulator)
 //   ATENTO_JOBS          parallel compile jobs (default: CPU count)
+//   ATENTO_BUILD_DIR     cmake-js output folder (default: build), for side-by-side dev builds
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -52,7 +53,8 @@ if (want !== '0' && (nvcc || emulator)) {
   if (nvcc) defs.push(`--CDCMAKE_CUDA_COMPILER=${nvcc}`);
   if (env.ATENTO_MARCH) defs.push(`--CDATENTO_MARCH=${env.ATENTO_MARCH}`);
   if (env.ATENTO_CUDA_ARCHS) defs.push(`--CDATENTO_CUDA_ARCHS=${env.ATENTO_CUDA_ARCHS}`);
-  run(process.execPath, [cmakeJs, 'compile', '--parallel', jobs, ...defs]);
+  const out = env.ATENTO_BUILD_DIR ? ['--out', env.ATENTO_BUILD_DIR] : [];
+  run(process.execPath, [cmakeJs, 'compile', '--parallel', jobs, ...out, ...defs]);
 } else {
   run(process.execPath, [findNodeGyp(), 'rebuild', `--jobs=${jobs}`, ...nodedirArgs()]);
 }
