@@ -65,9 +65,11 @@ void DeviceBuffer::release() {
 }
 
 DeviceBuffer::~DeviceBuffer() {
-  // The finalizer: no JS may run here, and AdjustExternalMemory is not allowed during GC in
-  // every Node version, so only the memory is returned.
+  // The finalizer (the buffer was never freed explicitly): return the memory and take back the
+  // external-memory report. No JS runs here.
+  if (freed_) return;
   release();
+  napi_adjust_external_memory(env_, -static_cast<int64_t>(bytes_), nullptr);
 }
 
 Napi::Value DeviceBuffer::Free(const Napi::CallbackInfo& info) {
