@@ -87,24 +87,58 @@ class Storage {
   constructor(
     public buf: NativeBuffer | null,
     readonly bytes: number,
+    readonly pooled = false, // a cpu array atento allocated itself, reusable once released
   ) {}
   release(): void {
     if (--this.refs > 0 || !this.buf) return;
     if (!ArrayBuffer.isView(this.buf)) (this.buf as { free(): void }).free();
+    else if (this.pooled) cpuCache.put(this.buf as CpuArray);
     this.buf = null;
   }
+}
+
+// Disposed cpu arrays wait here to be handed out again (zeroed), so a training loop that
+// disposes its intermediates reuses memory instead of making V8 collect large buffers every
+// step. Bounded by ATENTO_CPU_CACHE_MB (default 256); garbage-collected tensors never come back.
+const cpuCache = {
+  free: new Map<string, CpuArray[]>(),
+  bytes: 0,
+  limit: Number(process.env.ATENTO_CPU_CACHE_MB ?? 256) * 2 ** 20,
+  key: (ctor: unknown, n: number) => `${(ctor as { name: string }).name}:${n}`,
+  take(ctor: unknown, n: number): CpuArray | undefined {
+    const arr = this.free.get(this.key(ctor, n))?.pop();
+    if (arr) {
+      this.bytes -= arr.byteLength;
+      arr.fill(0);
+    }
+    return arr;
+  },
+  put(arr: CpuArray): void {
+    if (arr.byteLength < 4096 || this.bytes + arr.byteLength > this.limit) return;
+    const k = this.key(arr.constructor, arr.length);
+    const list = this.free.get(k) ?? [];
+    list.push(arr);
+    this.free.set(k, list);
+    this.bytes += arr.byteLength;
+  },
+};
+
+/** Empties the cache of disposed cpu buffers (the GC then frees them). */
+export function emptyCpuCache(): void {
+  cpuCache.free.clear();
+  cpuCache.bytes = 0;
 }
 
 function allocate(n: number, dtype: Dtype, device: DeviceName): Storage {
   const bytes = n * DTYPES[dtype].bytes;
   if (device === 'cpu') {
-    let arr: CpuArray;
+    let arr: CpuArray | undefined = cpuCache.take(DTYPES[dtype].array, n);
     try {
-      arr = new DTYPES[dtype].array(n);
+      arr ??= new DTYPES[dtype].array(n) as CpuArray;
     } catch (e) {
       throw new AtentoError(`cannot allocate ${bytes} bytes of host memory: ${(e as Error).message}`, 'ERR_OOM');
     }
-    return new Storage(arr, bytes);
+    return new Storage(arr, bytes, true);
   }
   return new Storage(callNative(() => native.deviceAlloc(bytes, DTYPES[dtype].index)), bytes);
 }
