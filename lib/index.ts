@@ -20,3 +20,7 @@ export function synchronize(): void {
 
 // ATENTO_NUM_THREADS sets the CPU pool size once at load (default: every core).
 if (process.env.ATENTO_NUM_THREADS) setNumThreads(Number(process.env.ATENTO_NUM_THREADS) || 0);
+
+// nn and checkpoints
+export * as nn from './nn';
+export { save, load, saveAsync, loadAsync, loadSafetensors, loadSafetensorsAsync } from './checkpoint';
