@@ -12,6 +12,7 @@ export {
 export { noGrad, isGradEnabled, setGradEnabled } from './autograd';
 export * as F from './functional';
 export { matmul, linear } from './functional';
+export * as optim from './optim';
 
 /** Waits for queued GPU work (a no-op on cpu). */
 export function synchronize(): void {

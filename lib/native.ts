@@ -48,6 +48,14 @@ export interface Native {
        strideA: number, strideB: number, batch: number, alpha: number, beta: number,
        offC?: number, offA?: number, offB?: number): void;
   // Kernel families add their entry points below (see native/ops/<family>.cc).
+  // optim (native/ops/optim.cc): fused optimizer steps, in place; gradient norms of a list.
+  adamStep(p: B, g: B, m: B, v: B, vmax: OptB, n: number, beta1: number, beta2: number, oneMinusBeta1: number,
+           oneMinusBeta2: number, eps: number, paramScale: number, gradDecay: number, stepSize: number,
+           biasCorrection2Sqrt: number): void;
+  sgdStep(p: B, g: B, buf: OptB, n: number, lr: number, momentum: number, dampening: number, weightDecay: number,
+          nesterov: boolean, firstStep: boolean): void;
+  gradNorms(bufs: B[], counts: number[], normType: number): number[];
+  gradScale(x: B, n: number, coef: number): void;
   [name: string]: any;
 }
 
