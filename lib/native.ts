@@ -56,6 +56,12 @@ export interface Native {
           nesterov: boolean, firstStep: boolean): void;
   gradNorms(bufs: B[], counts: number[], normType: number): number[];
   gradScale(x: B, n: number, coef: number): void;
+  // lstm (native/ops/lstm.cc): the whole sequence in one call; ws = gates [T,B,4H] then c [T,B,H].
+  lstmForward(out: B, hN: OptB, cN: OptB, ws: B, x: B, h0: OptB, c0: OptB, wIh: B, wHh: B, bIh: OptB, bHh: OptB,
+              T: number, batch: number, I: number, H: number): void;
+  lstmBackward(dX: OptB, dWih: OptB, dWhh: OptB, dbIh: OptB, dbHh: OptB, dh: B, dc: B, dGates: B, dOut: OptB,
+               ws: B, out: B, x: B, h0: OptB, c0: OptB, wIh: B, wHh: B, T: number, batch: number, I: number,
+               H: number): void;
   [name: string]: any;
 }
 

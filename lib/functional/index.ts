@@ -2,3 +2,4 @@
 // in its own file; this one only re-exports.
 export * from './matmul';
 export * from './shape';
+export * from './lstm';
