@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as at from '../lib';
 import { native } from '../lib/native';
@@ -142,6 +145,33 @@ describe.each(devices)('optimizers on %s (PyTorch fixtures)', (device) => {
       });
     });
   }
+
+  it('stateDict survives at.save / at.load (safetensors), loaded on the cpu', () => {
+    const c = getFixture('optim', 'adamw_custom');
+    const params = Array.from({ length: NPARAMS }, (_, i) => fromFixture(c.inputs[`p${i}`], device, true));
+    const opt = makeOptimizer(c, params);
+    for (let s = 0; s < 2; s++) {
+      setGrads(c, params, s, device);
+      opt.step();
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'atento-optim-'));
+    try {
+      at.save({ optimizer: opt.stateDict() }, join(dir, 'opt.safetensors'));
+      const loaded = at.load(join(dir, 'opt.safetensors'), { device: 'cpu' });
+      const fresh = params.map((p) => p.clone().requiresGrad_());
+      const other = new optim.AdamW(fresh);
+      other.loadStateDict(loaded.optimizer);
+      for (const [ps, o] of [[params, opt], [fresh, other]] as const) {
+        setGrads(c, ps, 2, device);
+        o.step();
+      }
+      fresh.forEach((p, i) => expect(p.dataSync()).toEqual(params[i].dataSync()));
+      expect((other.state.get(fresh[0])!.expAvg as at.Tensor).device).toBe(device);
+      expect(other.paramGroups[0]).toMatchObject({ lr: 0.1, betas: [0.8, 0.95], eps: 1e-6, weightDecay: 0.1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   for (const c of loadFixtures('optim', 'clipGradNorm')) {
     it(c.name, () => {
