@@ -12,6 +12,13 @@ export {
 export { noGrad, isGradEnabled, setGradEnabled } from './autograd';
 export * as F from './functional';
 export { matmul, linear } from './functional';
+// elementwise, reductions and shape ops at the top level, as torch.* has them; Tensor methods.
+export {
+  add, sub, mul, div, neg, exp, log, sqrt, abs, pow, clamp, where, maskedFill, broadcastShapes, relu, sigmoid, tanh,
+  sum, mean, max, min, argmax, argmin, transpose, permute, cat, stack, split, chunk, narrow, unsqueeze, squeeze,
+  flatten, indexSelect, dropout,
+} from './functional';
+import './tensor_methods';
 export * as optim from './optim';
 
 /** Waits for queued GPU work (a no-op on cpu). */

@@ -62,6 +62,21 @@ export interface Native {
   lstmBackward(dX: OptB, dWih: OptB, dWhh: OptB, dbIh: OptB, dbHh: OptB, dh: B, dc: B, dGates: B, dOut: OptB,
                ws: B, out: B, x: B, h0: OptB, c0: OptB, wIh: B, wHh: B, T: number, batch: number, I: number,
                H: number): void;
+  // elementwise / reduce / shape / embedding / dropout (native/ops/{elementwise,reduce,shape,embedding,dropout}.cc).
+  // Op codes: UNARY and BINARY in lib/functional/elementwise.ts. Shapes are plain arrays.
+  unary(out: B, x: B, n: number, op: number, a: number, b: number): void;
+  unaryBackward(dx: B, dy: B, saved: B, n: number, op: number, a: number, b: number): void;
+  binary(out: B, a: B, b: B, op: number, outShape: number[], aShape: number[], bShape: number[]): void;
+  where(out: B, cond: B, a: B, b: B, outShape: number[], condShape: number[], aShape: number[], bShape: number[]): void;
+  cast(out: B, x: B, n: number): void;
+  reduceSum(out: B, x: B, outer: number, R: number, inner: number, scale: number): void;
+  reduceMax(values: OptB, indices: OptB, x: B, outer: number, R: number, inner: number, isMin: boolean): void;
+  reduceMaxBackward(dx: B, dy: B, indices: B, outer: number, R: number, inner: number): void;
+  stridedCopy(dst: B, src: B, shape: number[], dstStrides: number[], dstOffset: number, srcStrides: number[],
+              srcOffset: number): void;
+  embeddingForward(out: B, ids: B, weight: B, N: number, V: number, C: number): void;
+  embeddingBackward(dweight: B, dout: B, ids: B, N: number, V: number, C: number, paddingIdx: number): void;
+  dropout(out: B, x: B, n: number, seed: number, threshold: number, scale: number): void;
   [name: string]: any;
 }
 

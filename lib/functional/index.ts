@@ -2,4 +2,9 @@
 // in its own file; this one only re-exports.
 export * from './matmul';
 export * from './shape';
+export * from './elementwise';
+export * from './activations';
+export * from './reduce';
+export * from './embedding';
+export * from './dropout';
 export * from './lstm';

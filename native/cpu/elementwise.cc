@@ -1,13 +1,193 @@
 // elementwise.cc — CPU elementwise kernels (see elementwise.h).
+//
+// unary_forward / unary_backward: one flat loop per op (the switch is outside the loop), OpenMP
+//   parallel and `simd` so the arithmetic ones vectorise. x [n] -> out [n].
+// binary_forward / where_forward: for_each_row over the broadcast Layout; the innermost row has
+//   specialised loops for the common stride patterns (dense/dense, dense/scalar, scalar/dense),
+//   so a same-shape op or a row broadcast [B*T, C] + [C] runs as plain vector loops.
+// cast: flat loops, one per (from, to) pair.
 #include "elementwise.h"
 
+#include <cmath>
+#include <limits>
+
+#include "../common.h"
 #include "parallel.h"
 
-namespace atento::cpu {
+namespace atento {
+
+bool unary_backward_from_output(int op) {
+  return op == kExp || op == kSqrt || op == kSigmoid || op == kTanh;
+}
+bool unary_has_backward(int op) {
+  return op == kExp || op == kLog || op == kSqrt || op == kAbs || op == kRDiv || op == kPow || op == kClamp ||
+         op == kRelu || op == kSigmoid || op == kTanh || op == kGelu || op == kGeluTanh || op == kSilu;
+}
+
+namespace cpu {
 
 void axpy(float* y, const float* x, float alpha, int64_t n) {
   #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
-}  // namespace atento::cpu
+// --- unary --------------------------------------------------------------------------------------
+
+constexpr float kSqrt1_2 = 0.70710678118654752440f;     // 1/sqrt(2)
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f;  // 1/sqrt(2 pi)
+constexpr float kSqrt2_Pi = 0.79788456080286535588f;    // sqrt(2/pi)
+constexpr float kGeluC = 0.044715f;
+
+template <class F>
+static void map1(float* out, const float* x, int64_t n, F f) {
+  #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; i++) out[i] = f(x[i]);
+}
+
+template <class F>
+static void map2(float* out, const float* a, const float* b, int64_t n, F f) {
+  #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; i++) out[i] = f(a[i], b[i]);
+}
+
+void unary_forward(float* out, const float* x, int64_t n, int op, float a, float b) {
+  switch (op) {
+    case kNeg: return map1(out, x, n, [](float v) { return -v; });
+    case kExp: return map1(out, x, n, [](float v) { return std::exp(v); });
+    case kLog: return map1(out, x, n, [](float v) { return std::log(v); });
+    case kSqrt: return map1(out, x, n, [](float v) { return std::sqrt(v); });
+    case kAbs: return map1(out, x, n, [](float v) { return std::fabs(v); });
+    case kAddScalar: return map1(out, x, n, [a](float v) { return v + a; });
+    case kMulScalar: return map1(out, x, n, [a](float v) { return v * a; });
+    case kDivScalar: return map1(out, x, n, [a](float v) { return v / a; });
+    case kRSub: return map1(out, x, n, [a](float v) { return a - v; });
+    case kRDiv: return map1(out, x, n, [a](float v) { return a / v; });
+    case kPow: return map1(out, x, n, [a](float v) { return std::pow(v, a); });
+    case kClamp: return map1(out, x, n, [a, b](float v) {
+      float m = v < a ? a : v;  // min(max(x, a), b) as PyTorch; NaN stays NaN
+      return m > b ? b : m;
+    });
+    case kRelu: return map1(out, x, n, [](float v) { return v < 0.0f ? 0.0f : v; });  // NaN stays NaN
+    case kSigmoid: return map1(out, x, n, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+    case kTanh: return map1(out, x, n, [](float v) { return std::tanh(v); });
+    case kGelu: return map1(out, x, n, [](float v) { return 0.5f * v * (1.0f + std::erf(v * kSqrt1_2)); });
+    case kGeluTanh:
+      return map1(out, x, n, [](float v) {
+        return 0.5f * v * (1.0f + std::tanh(kSqrt2_Pi * (v + kGeluC * v * v * v)));
+      });
+    case kSilu: return map1(out, x, n, [](float v) { return v / (1.0f + std::exp(-v)); });
+  }
+  throw Error("ERR_ARGUMENT", "unary: unknown op " + std::to_string(op));
+}
+
+void unary_backward(float* dx, const float* dy, const float* s, int64_t n, int op, float a, float b) {
+  switch (op) {
+    case kExp: return map2(dx, dy, s, n, [](float g, float y) { return g * y; });
+    case kLog: return map2(dx, dy, s, n, [](float g, float x) { return g / x; });
+    case kSqrt: return map2(dx, dy, s, n, [](float g, float y) { return g / (2.0f * y); });
+    case kAbs:
+      return map2(dx, dy, s, n, [](float g, float x) { return x > 0.0f ? g : (x < 0.0f ? -g : 0.0f * g); });
+    case kRDiv: return map2(dx, dy, s, n, [a](float g, float x) { return -g * a / (x * x); });
+    case kPow:
+      return map2(dx, dy, s, n, [a](float g, float x) { return a == 0.0f ? 0.0f : g * a * std::pow(x, a - 1.0f); });
+    case kClamp: return map2(dx, dy, s, n, [a, b](float g, float x) { return x >= a && x <= b ? g : 0.0f; });
+    case kRelu: return map2(dx, dy, s, n, [](float g, float x) { return x > 0.0f ? g : 0.0f; });
+    case kSigmoid: return map2(dx, dy, s, n, [](float g, float y) { return g * y * (1.0f - y); });
+    case kTanh: return map2(dx, dy, s, n, [](float g, float y) { return g * (1.0f - y * y); });
+    case kGelu:
+      return map2(dx, dy, s, n, [](float g, float x) {
+        float cdf = 0.5f * (1.0f + std::erf(x * kSqrt1_2));
+        float pdf = kInvSqrt2Pi * std::exp(-0.5f * x * x);
+        return g * (cdf + x * pdf);
+      });
+    case kGeluTanh:
+      return map2(dx, dy, s, n, [](float g, float x) {
+        float x2 = x * x;
+        float t = std::tanh(kSqrt2_Pi * (x + kGeluC * x2 * x));
+        float du = kSqrt2_Pi * (1.0f + 3.0f * kGeluC * x2);
+        return g * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
+      });
+    case kSilu:
+      return map2(dx, dy, s, n, [](float g, float x) {
+        float sg = 1.0f / (1.0f + std::exp(-x));
+        return g * sg * (1.0f + x * (1.0f - sg));
+      });
+  }
+  throw Error("ERR_ARGUMENT", "unaryBackward: op " + std::to_string(op) + " has no backward kernel");
+}
+
+// --- binary (broadcasting) ----------------------------------------------------------------------
+
+template <class F>
+static void binary_loop(float* out, const float* a, const float* b, const Layout& l, F f) {
+  for_each_row(l, [&](const int64_t* off, int64_t n, const int64_t* st) {
+    float* o = out + off[0];
+    const float* pa = a + off[1];
+    const float* pb = b + off[2];
+    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+      #pragma omp simd
+      for (int64_t i = 0; i < n; i++) o[i] = f(pa[i], pb[i]);
+    } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
+      const float vb = *pb;
+      #pragma omp simd
+      for (int64_t i = 0; i < n; i++) o[i] = f(pa[i], vb);
+    } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
+      const float va = *pa;
+      #pragma omp simd
+      for (int64_t i = 0; i < n; i++) o[i] = f(va, pb[i]);
+    } else {
+      for (int64_t i = 0; i < n; i++) o[i * st[0]] = f(pa[i * st[1]], pb[i * st[2]]);
+    }
+  });
+}
+
+void binary_forward(float* out, const float* a, const float* b, const Layout& l, int op) {
+  switch (op) {
+    case kAdd: return binary_loop(out, a, b, l, [](float x, float y) { return x + y; });
+    case kSub: return binary_loop(out, a, b, l, [](float x, float y) { return x - y; });
+    case kMul: return binary_loop(out, a, b, l, [](float x, float y) { return x * y; });
+    case kDiv: return binary_loop(out, a, b, l, [](float x, float y) { return x / y; });
+  }
+  throw Error("ERR_ARGUMENT", "binary: unknown op " + std::to_string(op));
+}
+
+void where_forward(float* out, const uint8_t* cond, const float* a, const float* b, const Layout& l) {
+  for_each_row(l, [&](const int64_t* off, int64_t n, const int64_t* st) {
+    float* o = out + off[0];
+    const uint8_t* c = cond + off[1];
+    const float* pa = a + off[2];
+    const float* pb = b + off[3];
+    for (int64_t i = 0; i < n; i++) o[i * st[0]] = c[i * st[1]] ? pa[i * st[2]] : pb[i * st[3]];
+  });
+}
+
+// --- casts --------------------------------------------------------------------------------------
+
+static int32_t float_to_int32(float v) {
+  // Defined for every input (a plain cast is undefined out of range), the same on CUDA.
+  if (!(v > -2147483904.0f && v < 2147483648.0f)) return std::numeric_limits<int32_t>::min();
+  return static_cast<int32_t>(v);
+}
+
+template <class To, class From, class F>
+static void cast_loop(void* out, const void* x, int64_t n, F f) {
+  To* o = static_cast<To*>(out);
+  const From* in = static_cast<const From*>(x);
+  #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; i++) o[i] = f(in[i]);
+}
+
+void cast(void* out, const void* x, int64_t n, int from, int to) {
+  switch (from * 3 + to) {
+    case 0 * 3 + 1: return cast_loop<int32_t, float>(out, x, n, [](float v) { return float_to_int32(v); });
+    case 0 * 3 + 2: return cast_loop<uint8_t, float>(out, x, n, [](float v) { return (uint8_t)(v != 0.0f); });
+    case 1 * 3 + 0: return cast_loop<float, int32_t>(out, x, n, [](int32_t v) { return (float)v; });
+    case 1 * 3 + 2: return cast_loop<uint8_t, int32_t>(out, x, n, [](int32_t v) { return (uint8_t)(v != 0); });
+    case 2 * 3 + 0: return cast_loop<float, uint8_t>(out, x, n, [](uint8_t v) { return v ? 1.0f : 0.0f; });
+    case 2 * 3 + 1: return cast_loop<int32_t, uint8_t>(out, x, n, [](uint8_t v) { return (int32_t)(v != 0); });
+  }
+  throw Error("ERR_DTYPE", "cast: unsupported dtype pair");
+}
+
+}  // namespace cpu
+}  // namespace atento
