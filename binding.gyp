@@ -21,7 +21,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=<(atento_march)", "-fopenmp",
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=<(atento_march)", "-fno-math-errno", "-fopenmp",
                     "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"],
       "ldflags": ["-fopenmp", "-Wl,-z,nodelete"],
       "conditions": [
