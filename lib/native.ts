@@ -77,6 +77,19 @@ export interface Native {
   embeddingForward(out: B, ids: B, weight: B, N: number, V: number, C: number): void;
   embeddingBackward(dweight: B, dout: B, ids: B, N: number, V: number, C: number, paddingIdx: number): void;
   dropout(out: B, x: B, n: number, seed: number, threshold: number, scale: number): void;
+  // attention (native/ops/attention.cc): fused scaled-dot-product attention, q [B,H,Tq,D], k [B,H,Tk,D],
+  // v [B,H,Tk,Dv] -> out [B,H,Tq,Dv], lse [B,H,Tq]; mask additive float32 with 4 broadcast strides.
+  // The *Ref twins run the CPU reference kernels (tests).
+  attentionForward(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
+                   Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
+  attentionBackward(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB, maskStrides: number[],
+                    batch: number, heads: number, Tq: number, Tk: number, D: number, Dv: number, scale: number,
+                    causal: boolean): void;
+  attentionForwardRef(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
+                      Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
+  attentionBackwardRef(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB,
+                       maskStrides: number[], batch: number, heads: number, Tq: number, Tk: number, D: number,
+                       Dv: number, scale: number, causal: boolean): void;
   [name: string]: any;
 }
 

@@ -8,3 +8,4 @@ export * from './reduce';
 export * from './embedding';
 export * from './dropout';
 export * from './lstm';
+export * from './attention';

@@ -1,0 +1,139 @@
+// attention.ts — F.scaledDotProductAttention: fused attention, forward and backward, on the native
+// kernels (native/cpu/attention.cc: flash-style tiles with an online softmax; native/cuda/
+// attention.cu: FlashAttention-2 style). The Tq x Tk score matrix is never stored; the forward
+// keeps the per-row log-sum-exp `lse` [B,H,Tq] for the backward, which recomputes the scores.
+//
+//   q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,Dv] -> out [B,H,Tq,Dv]
+//   s = q k^T * scale + mask,  out = softmax(s) v        (PyTorch's F.scaled_dot_product_attention)
+// attnMask: bool (true = attend, PyTorch's SDPA convention) or float (added to s, may hold -inf),
+// broadcastable to [B,H,Tq,Tk]. isCausal: query i sees keys j <= i (top-left aligned, also when
+// Tq != Tk); with a mask too, both apply. A query that sees no key gets out = 0 and no gradient.
+import { record } from '../autograd';
+import { AtentoError, callNative, check } from '../errors';
+import { native } from '../native';
+import { Tensor, empty, fromTypedArray, tensor } from '../tensor';
+import { needDtype, sameDevice } from './util';
+
+export interface ScaledDotProductAttentionOptions {
+  /** bool (true = attend) or float32 additive mask, broadcastable to [B, H, Tq, Tk]. */
+  attnMask?: Tensor | null;
+  /** Query i attends to keys j <= i (top-left aligned). Default false. */
+  isCausal?: boolean;
+  /** Multiplies q k^T; default 1 / sqrt(D). */
+  scale?: number | null;
+  /** Attention dropout: only 0 is supported (ERR_NOT_IMPLEMENTED otherwise). */
+  dropoutP?: number;
+}
+
+const OP = 'scaledDotProductAttention';
+
+interface Plan {
+  B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
+  scale: number;
+  causal: boolean;
+  mask: Tensor | null; // float32 additive
+  maskOwned: boolean; // converted from bool here: ours to free
+  maskStrides: number[]; // element strides over [B, H, Tq, Tk], 0 on broadcast dims
+}
+
+function plan(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOptions): Plan {
+  check(opts !== null && typeof opts === 'object', 'ERR_ARGUMENT', `${OP}: options must be an object`);
+  const { attnMask = null, isCausal = false, scale = null, dropoutP = 0 } = opts;
+  for (const [t, name] of [[q, 'query'], [k, 'key'], [v, 'value']] as const)
+    check(t instanceof Tensor, 'ERR_ARGUMENT', `${OP}: ${name} must be a Tensor`);
+  check(attnMask === null || attnMask instanceof Tensor, 'ERR_ARGUMENT', `${OP}: attnMask must be a Tensor or null`);
+  sameDevice(OP, q, k, v, attnMask);
+  needDtype(OP, q, 'float32', 'query');
+  needDtype(OP, k, 'float32', 'key');
+  needDtype(OP, v, 'float32', 'value');
+  check(typeof isCausal === 'boolean', 'ERR_ARGUMENT', `${OP}: isCausal must be a boolean`);
+  check(scale === null || (typeof scale === 'number' && Number.isFinite(scale)), 'ERR_ARGUMENT',
+        `${OP}: scale must be a finite number (or null for 1/sqrt(D)), got ${String(scale)}`);
+  check(typeof dropoutP === 'number' && dropoutP >= 0 && dropoutP <= 1, 'ERR_ARGUMENT',
+        `${OP}: dropoutP must be a number in [0, 1], got ${String(dropoutP)}`);
+  if (dropoutP > 0)
+    throw new AtentoError(`${OP}: dropoutP > 0 is not implemented; apply F.dropout to the output instead, or use 0`,
+                          'ERR_NOT_IMPLEMENTED');
+
+  for (const [t, name, dims] of [[q, 'query', 'B, H, Tq, D'], [k, 'key', 'B, H, Tk, D'], [v, 'value', 'B, H, Tk, Dv']] as const)
+    check(t.ndim === 4, 'ERR_SHAPE', `${OP}: ${name} must be 4-D [${dims}], got [${t.shape}]`);
+  const [B, H, Tq, D] = q.shape;
+  const [Tk, Dv] = [k.shape[2], v.shape[3]];
+  check(k.shape[0] === B && k.shape[1] === H && k.shape[3] === D, 'ERR_SHAPE',
+        `${OP}: key [${k.shape}] must be [B, H, Tk, D] with B, H, D of query [${q.shape}]`);
+  check(v.shape[0] === B && v.shape[1] === H && v.shape[2] === Tk, 'ERR_SHAPE',
+        `${OP}: value [${v.shape}] must be [B, H, Tk, Dv] with B, H, Tk of key [${k.shape}]`);
+  check(D > 0, 'ERR_SHAPE', `${OP}: the head size D must be positive, got query [${q.shape}]`);
+
+  let mask: Tensor | null = null, maskOwned = false;
+  const maskStrides = [0, 0, 0, 0];
+  if (attnMask) {
+    check(attnMask.dtype === 'bool' || attnMask.dtype === 'float32', 'ERR_DTYPE',
+          `${OP}: attnMask must be bool or float32, got ${attnMask.dtype}`);
+    const target = [B, H, Tq, Tk];
+    check(attnMask.ndim <= 4, 'ERR_SHAPE', `${OP}: attnMask [${attnMask.shape}] has more than 4 dims`);
+    const shape = [...Array(4 - attnMask.ndim).fill(1), ...attnMask.shape];
+    let stride = 1;
+    for (let d = 3; d >= 0; d--) {
+      check(shape[d] === target[d] || shape[d] === 1, 'ERR_SHAPE',
+            `${OP}: attnMask [${attnMask.shape}] does not broadcast to [B, H, Tq, Tk] = [${target}]`);
+      maskStrides[d] = shape[d] === 1 ? 0 : stride;
+      stride *= shape[d];
+    }
+    mask = attnMask.dtype === 'float32' ? attnMask : additiveMask(attnMask);
+    maskOwned = mask !== attnMask;
+  }
+  return { B, H, Tq, Tk, D, Dv, scale: scale ?? 1 / Math.sqrt(D), causal: isCausal, mask, maskOwned, maskStrides };
+}
+
+// A bool mask (true = attend) as an additive float mask: 0 where true, -inf where false.
+// Converted on the host once per call (masks are small next to q, k, v), then moved back.
+function additiveMask(m: Tensor): Tensor {
+  const bits = m.dataSync() as Uint8Array;
+  const f = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) f[i] = bits[i] ? 0 : -Infinity;
+  return m.device === 'cpu' ? fromTypedArray(f, m.shape) : tensor(f, m.shape, { device: m.device });
+}
+
+function forward(q: Tensor, k: Tensor, v: Tensor, p: Plan): { out: Tensor; lse: Tensor } {
+  const device = q.device;
+  const out = empty([p.B, p.H, p.Tq, p.Dv], { device });
+  const lse = empty([p.B, p.H, p.Tq], { device });
+  callNative(() => native.attentionForward(out.buf, lse.buf, q.buf, k.buf, v.buf, p.mask?.buf ?? null, p.maskStrides,
+                                           p.B, p.H, p.Tq, p.Tk, p.D, p.Dv, p.scale, p.causal));
+  return { out, lse };
+}
+
+/**
+ * softmax(q k^T * scale + mask) v, fused (PyTorch's F.scaled_dot_product_attention), with autograd
+ * for q, k and v (never for the mask).
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor,
+                                          opts: ScaledDotProductAttentionOptions = {}): Tensor {
+  const p = plan(q, k, v, opts);
+  const { out, lse } = forward(q, k, v, p);
+  const outSaved = out.detach(); // the backward reads out; a view keeps it alive if the caller disposes out
+  const saved = [lse, outSaved, ...(p.maskOwned ? [p.mask!] : [])];
+  return record(OP, out, [q, k, v], (g) => {
+    const device = q.device;
+    const dq = empty(q.shape, { device }), dk = empty(k.shape, { device }), dv = empty(v.shape, { device });
+    callNative(() => native.attentionBackward(dq.buf, dk.buf, dv.buf, g.buf, q.buf, k.buf, v.buf, outSaved.buf, lse.buf,
+                                              p.mask?.buf ?? null, p.maskStrides, p.B, p.H, p.Tq, p.Tk, p.D, p.Dv,
+                                              p.scale, p.causal));
+    return [dq, dk, dv];
+  }, saved);
+}
+
+/**
+ * @internal The forward alone, with the per-row log-sum-exp of the scores [B, H, Tq] (natural
+ * log, -Infinity for a query that sees no key). No autograd. For tests and debugging.
+ */
+export function _scaledDotProductAttentionWithLse(q: Tensor, k: Tensor, v: Tensor,
+                                                  opts: ScaledDotProductAttentionOptions = {}): { out: Tensor; lse: Tensor } {
+  const p = plan(q, k, v, opts);
+  try {
+    return forward(q, k, v, p);
+  } finally {
+    if (p.maskOwned) p.mask!.dispose();
+  }
+}

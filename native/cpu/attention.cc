@@ -1,0 +1,562 @@
+// attention.cc — fused scaled-dot-product attention on the CPU (see attention.h for the shapes).
+//
+// Reference (attention_forward_ref / attention_backward_ref): for each (b, h, query i) the whole
+// row of Tk scores in double, softmax, weighted sum; the backward recomputes the row
+// (P, dP = dO V^T, dS = P (dP - rowsum(P dP))) and accumulates dQ, dK, dV. One (b, h) per
+// OpenMP task; obviously correct, the yardstick of the tests.
+//
+// Fast path, FlashAttention-2 style, never holding more than a BQ x BK tile of scores:
+//   forward, parallel over (b, h, query tile of BQ rows):
+//     for each key tile of BK keys (causal: tiles wholly above the diagonal are skipped)
+//       S = Q_i K_j^T                              [BQ,BK]   tile GEMM
+//       s = scale S + mask; m' = max(m, rowmax s); p = exp(s - m'); l = l e^(m-m') + rowsum p
+//       O = O e^(m-m') + P V_j                      [BQ,Dv]   tile GEMM
+//     out = O / l, lse = m + log l  (l = 0: a fully masked row: out 0, lse -inf)
+//   backward: Di = rowsum(dO * O); for each (key tile j, query tile i):
+//       P = exp(scale Q_i K_j^T + mask - lse_i); dP = dO_i V_j^T; dS = P (dP - Di)
+//       dV_j += P^T dO_i;  dK_j += dS^T Q_i;  dQ_i += dS K_j      (dQ, dK scaled at the end)
+//     With enough heads (B*H >= 2 threads) each thread owns whole heads: no two threads touch
+//     one dQ/dK/dV row. With few heads: one pass parallel over (b, h, key tile) for dK, dV, then
+//     one over (b, h, query tile) for dQ (recomputing P and dS): still race-free.
+//
+// Tile GEMMs are register-blocked micro-kernels on GCC/Clang vector types (16 floats with
+// AVX-512, 8 with AVX, 4 otherwise): a block of MR rows x up to 4 vectors of C stays in
+// registers while k runs; B rows are contiguous. K^T and V^T are packed once per (b, h) so every
+// product reads contiguous rows; operands whose row length is not a multiple of the vector are
+// copied with zero padding. exp is a vectorised Cephes polynomial (about 1 ulp), exp(-inf) = 0.
+#include "attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "parallel.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace atento::cpu {
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+#elif defined(__AVX__)
+constexpr int VL = 8;
+#else
+constexpr int VL = 4;
+#endif
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(VL * sizeof(float))));
+
+// Micro-kernel block: MR rows x NV vectors of C (AVX-512: 6 x 4 x 16 = 24 of 32 registers).
+constexpr int kMR = VL == 16 ? 6 : 4;
+constexpr int kNV = VL == 16 ? 4 : 2;
+// Tile sizes (queries x keys); multiples of kNV * VL.
+constexpr int64_t kBQ = 64;
+constexpr int64_t kBK = 64;
+
+inline vf loadu(const float* p) {
+  vf x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline void storeu(float* p, vf x) { std::memcpy(p, &x, sizeof x); }
+inline vf splat(float x) { return vf{} + x; }
+inline vf select(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+
+// exp(x) = 2^n e^r with n = round(x log2 e), |r| <= ln2 / 2, e^r by Cephes' expf polynomial.
+// x below -87.34 (e^x under FLT_MIN, and -inf) gives exactly 0; x above 88 is clamped.
+inline vf vexp(vf x) {
+  const vi under = x < splat(-87.33654f);
+  x = select(x > splat(88.0f), splat(88.0f), x);
+  x = select(under, splat(-87.33654f), x);
+  vf fx = x * 1.44269504088896341f;
+  fx = (fx + 12582912.0f) - 12582912.0f;  // round to nearest integer (|fx| < 2^22)
+  vf r = x - fx * 0.693359375f;
+  r = r - fx * -2.12194440e-4f;
+  vf y = splat(1.9875691500e-4f);
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  const vi n = __builtin_convertvector(fx, vi);
+  const vf pow2n = (vf)((n + 127) << 23);
+  y = y * pow2n;
+  return (vf)((vi)y & ~under);
+}
+
+inline float hmax(vf x) {
+  float m = x[0];
+  for (int i = 1; i < VL; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+inline float hsum(vf x) {
+  float s = 0;
+  for (int i = 0; i < VL; i++) s += x[i];
+  return s;
+}
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+inline int64_t cdiv(int64_t x, int64_t m) { return (x + m - 1) / m; }
+
+// ---- tile GEMM --------------------------------------------------------------------------------
+// C[M, N] (+)= A[M, K] B[K, N]. B rows are contiguous (ldb) and readable up to N, a multiple of
+// VL; A(r, k) = A[r*lda + k], or A[k*lda + r] when TA (A stored transposed).
+template <int MR, int NV, bool TA>
+inline void micro_kernel(float* C, int64_t ldc, const float* A, int64_t lda, const float* B,
+                         int64_t ldb, int64_t K, bool acc) {
+  vf c[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int n = 0; n < NV; n++) c[r][n] = acc ? loadu(C + r * ldc + n * VL) : vf{};
+  for (int64_t k = 0; k < K; k++) {
+    const float* b = B + k * ldb;
+    vf bv[NV];
+#pragma GCC unroll 4
+    for (int n = 0; n < NV; n++) bv[n] = loadu(b + n * VL);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      const float a = TA ? A[k * lda + r] : A[r * lda + k];
+#pragma GCC unroll 4
+      for (int n = 0; n < NV; n++) c[r][n] += a * bv[n];
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int n = 0; n < NV; n++) storeu(C + r * ldc + n * VL, c[r][n]);
+}
+
+template <int MR, bool TA>
+inline void micro_rows(int nv, float* C, int64_t ldc, const float* A, int64_t lda, const float* B,
+                       int64_t ldb, int64_t K, bool acc) {
+  switch (nv) {
+    case 1: micro_kernel<MR, 1, TA>(C, ldc, A, lda, B, ldb, K, acc); break;
+    case 2: micro_kernel<MR, 2, TA>(C, ldc, A, lda, B, ldb, K, acc); break;
+    case 3: if constexpr (kNV >= 3) micro_kernel<MR, 3, TA>(C, ldc, A, lda, B, ldb, K, acc); break;
+    default: if constexpr (kNV >= 4) micro_kernel<MR, 4, TA>(C, ldc, A, lda, B, ldb, K, acc); break;
+  }
+}
+
+template <bool TA>
+void tile_gemm(float* C, int64_t ldc, const float* A, int64_t lda, const float* B, int64_t ldb,
+               int64_t M, int64_t N, int64_t K, bool acc) {
+  for (int64_t n0 = 0; n0 < N; n0 += kNV * VL) {
+    const int nv = (int)std::min<int64_t>(kNV, (N - n0) / VL);
+    auto a_at = [&](int64_t r) { return TA ? A + r : A + r * lda; };
+    int64_t r = 0;
+    for (; r + kMR <= M; r += kMR)
+      micro_rows<kMR, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc);
+    switch (M - r) {
+      case 0: break;
+      case 1: micro_rows<1, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
+      case 2: micro_rows<2, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
+      case 3: micro_rows<3, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
+      case 4: if constexpr (kMR > 4) micro_rows<4, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
+      default: if constexpr (kMR > 5) micro_rows<5, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
+    }
+  }
+}
+
+// ---- packing ------------------------------------------------------------------------------------
+// dst[c][t] = src[t][c] for t < T, c < C (src row length C); columns t in [T, ldt) are zero.
+void pack_transposed(float* dst, int64_t ldt, const float* src, int64_t T, int64_t C) {
+  for (int64_t c = 0; c < C; c++) {
+    float* d = dst + c * ldt;
+    for (int64_t t = 0; t < T; t++) d[t] = src[t * C + c];
+    for (int64_t t = T; t < ldt; t++) d[t] = 0.0f;
+  }
+}
+// dst[t][0..C) = src[t][0..C), dst[t][C..CP) = 0.
+void pack_padded(float* dst, int64_t CP, const float* src, int64_t T, int64_t C) {
+  for (int64_t t = 0; t < T; t++) {
+    std::memcpy(dst + t * CP, src + t * C, C * sizeof(float));
+    for (int64_t c = C; c < CP; c++) dst[t * CP + c] = 0.0f;
+  }
+}
+// Rows of length C whose copies are padded to CP = round_up(C, VL): the source itself when no
+// padding is needed, else a packed copy in `buf`.
+const float* padded_rows(std::vector<float>& buf, const float* src, int64_t T, int64_t C, int64_t CP) {
+  if (C == CP) return src;
+  buf.resize(T * CP);
+  pack_padded(buf.data(), CP, src, T, C);
+  return buf.data();
+}
+
+struct Problem {
+  int64_t B, H, Tq, Tk, D, Dv;
+  float scale;
+  bool causal;
+  const float* mask;
+  int64_t ms[4];
+  int64_t DP, DvP, TkP;  // D, Dv rounded up to VL; Tk rounded up to kBK
+
+  Problem(const float* mask_, const int64_t* strides, int64_t B_, int64_t H_, int64_t Tq_,
+          int64_t Tk_, int64_t D_, int64_t Dv_, float scale_, bool causal_)
+      : B(B_), H(H_), Tq(Tq_), Tk(Tk_), D(D_), Dv(Dv_), scale(scale_), causal(causal_), mask(mask_) {
+    for (int d = 0; d < 4; d++) ms[d] = mask_ ? strides[d] : 0;
+    DP = round_up(D, VL);
+    DvP = round_up(Dv, VL);
+    TkP = round_up(Tk, kBK);
+  }
+  // The mask row of query i in head bh (nullptr without a mask); key j at [j * ms[3]].
+  const float* mask_row(int64_t bh, int64_t i) const {
+    return mask ? mask + (bh / H) * ms[0] + (bh % H) * ms[1] + i * ms[2] : nullptr;
+  }
+  // Keys [j0, j0 + valid) of query i are visible in a tile of bk keys.
+  int64_t visible(int64_t i, int64_t j0, int64_t bk) const {
+    return causal ? std::clamp<int64_t>(i - j0 + 1, 0, bk) : bk;
+  }
+  // Key tiles [0, end) that query rows [i0, i0 + bq) can see.
+  int64_t key_tiles(int64_t i0, int64_t bq) const {
+    return cdiv(causal ? std::min(Tk, i0 + bq) : Tk, kBK);
+  }
+};
+
+// s[0, width): raw <q_i, k_j> for keys j0.. -> scale * s + mask for visible keys, -inf after.
+inline void scale_and_mask(float* s, int64_t width, int64_t valid, float scale, const float* mrow,
+                           int64_t msk, int64_t j0) {
+  if (!mrow) {
+    for (int64_t c = 0; c < valid; c++) s[c] *= scale;
+  } else if (msk == 1) {
+    const float* m = mrow + j0;
+    for (int64_t c = 0; c < valid; c++) s[c] = s[c] * scale + m[c];
+  } else {
+    for (int64_t c = 0; c < valid; c++) s[c] = s[c] * scale + mrow[(j0 + c) * msk];
+  }
+  for (int64_t c = valid; c < width; c++) s[c] = kNegInf;
+}
+
+// ---- forward ------------------------------------------------------------------------------------
+struct ForwardScratch {
+  std::vector<float> kt, vp, S, O, m, l;
+  int64_t bh = -1;
+  explicit ForwardScratch(const Problem& p)
+      : kt(p.D * p.TkP), S(kBQ * kBK), O(kBQ * p.DvP), m(kBQ), l(kBQ) {}
+};
+
+void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, const float* q,
+                  const float* k, const float* v, int64_t bh, int64_t i0) {
+  const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv, DvP = p.DvP, TkP = p.TkP;
+  const float* Q = q + bh * Tq * D;
+  if (w.bh != bh) {  // K^T [D][TkP] and V rows padded to DvP, once per head
+    pack_transposed(w.kt.data(), TkP, k + bh * Tk * D, Tk, D);
+    w.bh = bh;
+    if (Dv != DvP) {
+      w.vp.resize(Tk * DvP);
+      pack_padded(w.vp.data(), DvP, v + bh * Tk * Dv, Tk, Dv);
+    }
+  }
+  const float* Vp = Dv == DvP ? v + bh * Tk * Dv : w.vp.data();
+  const int64_t bq = std::min(kBQ, Tq - i0);
+  float* S = w.S.data();
+  float* O = w.O.data();
+  std::fill(O, O + bq * DvP, 0.0f);
+  std::fill(w.m.begin(), w.m.end(), kNegInf);
+  std::fill(w.l.begin(), w.l.end(), 0.0f);
+  const int64_t ntiles = p.key_tiles(i0, bq);
+  for (int64_t jt = 0; jt < ntiles; jt++) {
+    const int64_t j0 = jt * kBK, bk = std::min(kBK, Tk - j0);
+    tile_gemm<false>(S, kBK, Q + i0 * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false);
+    for (int64_t r = 0; r < bq; r++) {
+      const int64_t i = i0 + r;
+      float* s = S + r * kBK;
+      scale_and_mask(s, kBK, p.visible(i, j0, bk), p.scale, p.mask_row(bh, i), p.ms[3], j0);
+      vf mx = splat(kNegInf);
+      for (int64_t c = 0; c < kBK; c += VL) {
+        const vf x = loadu(s + c);
+        mx = select(x > mx, x, mx);
+      }
+      const float m_old = w.m[r];
+      const float m_new = std::max(m_old, hmax(mx));
+      if (m_new == kNegInf) {  // nothing visible yet: P row 0, O and l stay 0
+        std::fill(s, s + kBK, 0.0f);
+        continue;
+      }
+      vf sum = vf{};
+      for (int64_t c = 0; c < kBK; c += VL) {
+        const vf e = vexp(loadu(s + c) - m_new);
+        storeu(s + c, e);
+        sum += e;
+      }
+      const float alpha = m_old == kNegInf ? 0.0f : std::exp(m_old - m_new);
+      w.l[r] = w.l[r] * alpha + hsum(sum);
+      w.m[r] = m_new;
+      if (alpha != 1.0f) {
+        float* o = O + r * DvP;
+        for (int64_t c = 0; c < DvP; c++) o[c] *= alpha;
+      }
+    }
+    tile_gemm<false>(O, DvP, S, kBK, Vp + j0 * DvP, DvP, bq, DvP, bk, true);
+  }
+  for (int64_t r = 0; r < bq; r++) {
+    const int64_t i = i0 + r;
+    const float l = w.l[r];
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    float* o = out + (bh * Tq + i) * Dv;
+    for (int64_t c = 0; c < Dv; c++) o[c] = O[r * DvP + c] * inv;
+    lse[bh * Tq + i] = l > 0.0f ? w.m[r] + std::log(l) : kNegInf;
+  }
+}
+
+// ---- backward -----------------------------------------------------------------------------------
+struct BackwardScratch {
+  std::vector<float> kt, vt, kp_buf, qp_buf, dop_buf, S, dP, dK, dV, dQ;
+  const float *Qp = nullptr, *Kp = nullptr, *dOp = nullptr;
+  int64_t bh = -1;
+  explicit BackwardScratch(const Problem& p)
+      : kt(p.D * p.TkP), vt(p.Dv * p.TkP), S(kBQ * kBK), dP(kBQ * kBK), dK(kBK * p.DP),
+        dV(kBK * p.DvP) {}
+};
+
+struct BackwardArgs {
+  float *dq, *dk, *dv;
+  const float *dout, *q, *k, *v, *lse, *Di;
+};
+
+void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh) {
+  if (w.bh == bh) return;
+  const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv;
+  pack_transposed(w.kt.data(), p.TkP, a.k + bh * Tk * D, Tk, D);
+  pack_transposed(w.vt.data(), p.TkP, a.v + bh * Tk * Dv, Tk, Dv);
+  w.Kp = padded_rows(w.kp_buf, a.k + bh * Tk * D, Tk, D, p.DP);
+  w.Qp = padded_rows(w.qp_buf, a.q + bh * Tq * D, Tq, D, p.DP);
+  w.dOp = padded_rows(w.dop_buf, a.dout + bh * Tq * Dv, Tq, Dv, p.DvP);
+  w.bh = bh;
+}
+
+// One (query tile i0, key tile j0) block of head bh. Accumulates dK, dV of the key tile into
+// w.dK / w.dV when do_kv, and dQ of the query tile into dQ (rows i0.., row stride DP) when given.
+void backward_block(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh,
+                    int64_t i0, int64_t j0, bool do_kv, float* dQ) {
+  const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv, DP = p.DP, DvP = p.DvP, TkP = p.TkP;
+  const int64_t bq = std::min(kBQ, Tq - i0), bk = std::min(kBK, Tk - j0);
+  float* S = w.S.data();
+  float* dP = w.dP.data();
+  tile_gemm<false>(S, kBK, a.q + (bh * Tq + i0) * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false);
+  tile_gemm<false>(dP, kBK, a.dout + (bh * Tq + i0) * Dv, Dv, w.vt.data() + j0, TkP, bq, kBK, Dv, false);
+  for (int64_t r = 0; r < bq; r++) {
+    const int64_t i = i0 + r;
+    float* s = S + r * kBK;
+    float* ds = dP + r * kBK;
+    const float L = a.lse[bh * Tq + i];
+    if (L == kNegInf) {  // a fully masked row: P = 0, dS = 0
+      std::fill(s, s + kBK, 0.0f);
+      std::fill(ds, ds + kBK, 0.0f);
+      continue;
+    }
+    scale_and_mask(s, kBK, p.visible(i, j0, bk), p.scale, p.mask_row(bh, i), p.ms[3], j0);
+    const float di = a.Di[bh * Tq + i];
+    for (int64_t c = 0; c < kBK; c += VL) {
+      const vf pv = vexp(loadu(s + c) - L);
+      storeu(s + c, pv);
+      storeu(ds + c, pv * (loadu(ds + c) - di));
+    }
+  }
+  if (do_kv) {
+    tile_gemm<true>(w.dV.data(), DvP, S, kBK, w.dOp + (i0 * DvP), DvP, bk, DvP, bq, true);
+    tile_gemm<true>(w.dK.data(), DP, dP, kBK, w.Qp + (i0 * DP), DP, bk, DP, bq, true);
+  }
+  if (dQ) tile_gemm<false>(dQ, DP, dP, kBK, w.Kp + j0 * DP, DP, bq, DP, bk, true);
+}
+
+// Query tiles whose rows can see key tile j0 (causal: those reaching down to j0).
+inline int64_t first_query_tile(const Problem& p, int64_t j0) { return p.causal ? j0 / kBQ : 0; }
+
+void write_scaled(float* dst, int64_t C, const float* src, int64_t CP, int64_t rows, float scale) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) dst[r * C + c] = scale * src[r * CP + c];
+}
+
+// dK, dV of key tile j0 of head bh (and dQ of the whole head into w.dQ when dQ_all).
+void backward_key_tile(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh,
+                       int64_t jt, bool dq_too) {
+  const int64_t j0 = jt * kBK, bk = std::min(kBK, p.Tk - j0);
+  std::fill(w.dK.begin(), w.dK.end(), 0.0f);
+  std::fill(w.dV.begin(), w.dV.end(), 0.0f);
+  const int64_t nqt = cdiv(p.Tq, kBQ);
+  for (int64_t it = first_query_tile(p, j0); it < nqt; it++)
+    backward_block(p, w, a, bh, it * kBQ, j0, true, dq_too ? w.dQ.data() + it * kBQ * p.DP : nullptr);
+  write_scaled(a.dk + (bh * p.Tk + j0) * p.D, p.D, w.dK.data(), p.DP, bk, p.scale);
+  write_scaled(a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv, w.dV.data(), p.DvP, bk, 1.0f);
+}
+
+}  // namespace
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                       const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
+                       int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal) {
+  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal);
+  const int64_t BH = B * H, nqt = cdiv(Tq, kBQ);
+  if (BH == 0 || Tq == 0) return;
+  const bool parallel = BH * Tq * std::max<int64_t>(Tk, 1) * (D + Dv) > kParallelGrain;
+  #pragma omp parallel if (parallel)
+  {
+    ForwardScratch w(p);
+    #pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < BH * nqt; task++)
+      forward_tile(p, w, out, lse, q, k, v, task / nqt, (task % nqt) * kBQ);
+  }
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                        const float* k, const float* v, const float* out, const float* lse,
+                        const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
+                        int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal) {
+  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal);
+  const int64_t BH = B * H, nqt = cdiv(Tq, kBQ), nkt = cdiv(Tk, kBK);
+  if (BH == 0) return;
+  const bool parallel = BH * std::max<int64_t>(Tq, 1) * std::max<int64_t>(Tk, 1) * (D + Dv) > kParallelGrain;
+  // Di = rowsum(dO * O)
+  std::vector<float> Di(BH * Tq);
+  #pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t r = 0; r < BH * Tq; r++) {
+    float s = 0.0f;
+    for (int64_t c = 0; c < Dv; c++) s += dout[r * Dv + c] * out[r * Dv + c];
+    Di[r] = s;
+  }
+  const BackwardArgs a{dq, dk, dv, dout, q, k, v, lse, Di.data()};
+  const int threads = parallel ? num_threads() : 1;
+  if (threads == 1 || BH >= 2 * threads) {
+    // Whole heads per thread: dQ accumulates over key tiles in a per-head buffer.
+    #pragma omp parallel if (parallel)
+    {
+      BackwardScratch w(p);
+      w.dQ.resize(Tq * p.DP);
+      #pragma omp for schedule(dynamic)
+      for (int64_t bh = 0; bh < BH; bh++) {
+        backward_pack(p, w, a, bh);
+        std::fill(w.dQ.begin(), w.dQ.end(), 0.0f);
+        for (int64_t jt = 0; jt < nkt; jt++) backward_key_tile(p, w, a, bh, jt, true);
+        write_scaled(dq + bh * Tq * D, D, w.dQ.data(), p.DP, Tq, scale);
+      }
+    }
+    return;
+  }
+  // Few heads: dK, dV parallel over key tiles, then dQ parallel over query tiles.
+  #pragma omp parallel
+  {
+    BackwardScratch w(p);
+    #pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < BH * nkt; task++) {
+      const int64_t bh = task / nkt;
+      backward_pack(p, w, a, bh);
+      backward_key_tile(p, w, a, bh, task % nkt, false);
+    }
+    w.dQ.resize(kBQ * p.DP);
+    #pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < BH * nqt; task++) {
+      const int64_t bh = task / nqt, i0 = (task % nqt) * kBQ;
+      backward_pack(p, w, a, bh);
+      std::fill(w.dQ.begin(), w.dQ.end(), 0.0f);
+      for (int64_t jt = 0; jt < p.key_tiles(i0, std::min(kBQ, Tq - i0)); jt++)
+        backward_block(p, w, a, bh, i0, jt * kBK, false, w.dQ.data());
+      write_scaled(dq + (bh * Tq + i0) * D, D, w.dQ.data(), p.DP, std::min(kBQ, Tq - i0), scale);
+    }
+  }
+}
+
+// ---- reference ----------------------------------------------------------------------------------
+namespace {
+
+// Scores of query i against every key, in double: scale <q_i, k_j> + mask, -inf if hidden.
+// Returns the row maximum (-inf when every key is hidden).
+double ref_scores(std::vector<double>& s, const Problem& p, const float* qi, const float* K,
+                  int64_t bh, int64_t i) {
+  const float* mrow = p.mask_row(bh, i);
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < p.Tk; j++) {
+    double dot = 0;
+    for (int64_t d = 0; d < p.D; d++) dot += (double)qi[d] * K[j * p.D + d];
+    double x = (double)p.scale * dot + (mrow ? (double)mrow[j * p.ms[3]] : 0.0);
+    if (p.causal && j > i) x = -std::numeric_limits<double>::infinity();
+    s[j] = x;
+    mx = std::max(mx, x);
+  }
+  return mx;
+}
+
+// s -> softmax probabilities in place (all 0 for a fully masked row); returns the lse.
+double ref_softmax(std::vector<double>& s, double mx) {
+  if (mx == -std::numeric_limits<double>::infinity()) {
+    std::fill(s.begin(), s.end(), 0.0);
+    return mx;
+  }
+  double sum = 0;
+  for (double& x : s) sum += (x = std::exp(x - mx));
+  for (double& x : s) x /= sum;
+  return mx + std::log(sum);
+}
+
+}  // namespace
+
+void attention_forward_ref(float* out, float* lse, const float* q, const float* k,
+                           const float* v, const float* mask, const int64_t* mask_strides,
+                           int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t D, int64_t Dv,
+                           float scale, bool causal) {
+  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal);
+  #pragma omp parallel for schedule(dynamic)
+  for (int64_t bh = 0; bh < B * H; bh++) {
+    std::vector<double> s(Tk), o(Dv);
+    const float* K = k + bh * Tk * D;
+    const float* V = v + bh * Tk * Dv;
+    for (int64_t i = 0; i < Tq; i++) {
+      const double mx = ref_scores(s, p, q + (bh * Tq + i) * D, K, bh, i);
+      lse[bh * Tq + i] = (float)ref_softmax(s, mx);
+      std::fill(o.begin(), o.end(), 0.0);
+      for (int64_t j = 0; j < Tk; j++)
+        for (int64_t c = 0; c < Dv; c++) o[c] += s[j] * V[j * Dv + c];
+      for (int64_t c = 0; c < Dv; c++) out[(bh * Tq + i) * Dv + c] = (float)o[c];
+    }
+  }
+}
+
+// Recomputes the softmax itself (out and lse are not read): an independent yardstick.
+void attention_backward_ref(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                            const float* k, const float* v, const float* out, const float* lse,
+                            const float* mask, const int64_t* mask_strides, int64_t B,
+                            int64_t H, int64_t Tq, int64_t Tk, int64_t D, int64_t Dv,
+                            float scale, bool causal) {
+  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal);
+  #pragma omp parallel for schedule(dynamic)
+  for (int64_t bh = 0; bh < B * H; bh++) {
+    std::vector<double> s(Tk), dp(Tk), gq(D), gk(Tk * D, 0.0), gv(Tk * Dv, 0.0);
+    const float* Q = q + bh * Tq * D;
+    const float* K = k + bh * Tk * D;
+    const float* V = v + bh * Tk * Dv;
+    const float* dO = dout + bh * Tq * Dv;
+    for (int64_t i = 0; i < Tq; i++) {
+      ref_softmax(s, ref_scores(s, p, Q + i * D, K, bh, i));
+      double di = 0;  // sum_j P dP = <dO_i, out_i>
+      for (int64_t j = 0; j < Tk; j++) {
+        double x = 0;
+        for (int64_t c = 0; c < Dv; c++) x += (double)dO[i * Dv + c] * V[j * Dv + c];
+        dp[j] = x;
+        di += s[j] * x;
+      }
+      std::fill(gq.begin(), gq.end(), 0.0);
+      for (int64_t j = 0; j < Tk; j++) {
+        for (int64_t c = 0; c < Dv; c++) gv[j * Dv + c] += s[j] * dO[i * Dv + c];
+        const double ds = s[j] * (dp[j] - di) * scale;
+        for (int64_t d = 0; d < D; d++) {
+          gq[d] += ds * K[j * D + d];
+          gk[j * D + d] += ds * Q[i * D + d];
+        }
+      }
+      for (int64_t d = 0; d < D; d++) dq[(bh * Tq + i) * D + d] = (float)gq[d];
+    }
+    for (int64_t x = 0; x < Tk * D; x++) dk[bh * Tk * D + x] = (float)gk[x];
+    for (int64_t x = 0; x < Tk * Dv; x++) dv[bh * Tk * Dv + x] = (float)gv[x];
+  }
+}
+
+}  // namespace atento::cpu

@@ -1,0 +1,23 @@
+// attention.h — host launchers of the fused scaled-dot-product attention kernels (attention.cu).
+// Same names, arguments and shapes as native/cpu/attention.h; pointers are device memory
+// (mask_strides is a host array of 4 values); work goes on the atento stream.
+//
+//   q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,Dv] -> out [B,H,Tq,Dv], lse [B,H,Tq]
+//   mask: optional additive float, element (b,h,i,j) at b*ms[0] + h*ms[1] + i*ms[2] + j*ms[3]
+// D and Dv up to 128 (ERR_NOT_IMPLEMENTED above); any B, H, Tq, Tk. Both directions are
+// deterministic (no atomics: dK/dV and dQ come from separate kernels).
+#pragma once
+
+#include <cstdint>
+
+namespace atento::cuda {
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                       const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
+                       int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal);
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                        const float* k, const float* v, const float* out, const float* lse,
+                        const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
+                        int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal);
+
+}  // namespace atento::cuda

@@ -1,0 +1,394 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import * as at from '../lib';
+import { _scaledDotProductAttentionWithLse as sdpaWithLse } from '../lib/functional/attention';
+import { loadedFrom, native } from '../lib/native';
+import { loadFixtures } from './helpers/fixtures';
+import { devices, emulated, expectClose, expectCode, fromFixture } from './helpers/devices';
+
+// float32 dot products of length <= 128 and softmax sums over <= 140 keys, accumulated in float32
+// (tiles, online rescaling): a few ulps of values of order 1 to 10.
+const TOL = { atol: 2e-5, rtol: 2e-4 };
+
+const F = at.F;
+
+// Deterministic uniform numbers in [-amp, amp) (an LCG: the same on every machine).
+function rnd(n: number, seed: number, amp = 1.5): Float32Array {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 32 * 2 - 1) * amp;
+  }
+  return a;
+}
+
+function expectFinite(t: at.Tensor, what: string): void {
+  const d = t.dataSync();
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw new Error(`${what}: element ${i} is ${d[i]}`);
+}
+
+describe.each(devices)('scaledDotProductAttention on %s (PyTorch fixtures)', (device) => {
+  for (const c of loadFixtures('attention')) {
+    it(c.name, () => {
+      const q = fromFixture(c.inputs.q, device, true);
+      const k = fromFixture(c.inputs.k, device, true);
+      const v = fromFixture(c.inputs.v, device, true);
+      const attnMask = c.inputs.attnMask ? fromFixture(c.inputs.attnMask, device) : null;
+      const opts = { attnMask, isCausal: c.attrs.isCausal as boolean, scale: c.attrs.scale as number | null };
+      const out = F.scaledDotProductAttention(q, k, v, opts);
+      expect(out.shape).toEqual(c.outputs.out.shape);
+      expectClose(out, c.outputs.out.data, { ...TOL, what: `${c.name} out` });
+      const { out: out2, lse } = sdpaWithLse(q, k, v, opts);
+      expect(lse.shape).toEqual(c.outputs.lse.shape);
+      expectClose(lse, c.outputs.lse.data, { ...TOL, what: `${c.name} lse` });
+      expect(out2.dataSync()).toEqual(out.dataSync()); // same kernel, same bits
+      out.backward(fromFixture(c.gouts.out, device));
+      const ins: Record<string, at.Tensor> = { q, k, v };
+      for (const [name, g] of Object.entries(c.grads)) {
+        expectFinite(ins[name].grad!, `${c.name} grad ${name}`);
+        expectClose(ins[name].grad!, g.data, { ...TOL, what: `${c.name} grad ${name}` });
+      }
+    });
+  }
+});
+
+// --- random shapes against the CPU reference kernel -------------------------------------------------
+
+type MaskKind = 'none' | 'keypad-bool' | 'keypad-float' | '2d-bool' | 'b1qk-float' | 'full-bool' | 'fully-masked-rows';
+
+interface Case {
+  B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
+  causal: boolean; mask: MaskKind; scale?: number;
+}
+
+// The mask as the op takes it (bool or float, broadcast shape) and as the reference takes it
+// (additive float32 + strides over [B,H,Tq,Tk]).
+function makeMask(c: Case, seed: number): { shape: number[]; bool?: Uint8Array; float?: Float32Array;
+                                              additive: Float32Array; strides: number[] } | null {
+  const { B, H, Tq, Tk } = c;
+  const r = rnd(B * H * Tq * Tk, seed, 1);
+  const boolOf = (n: number, keep: (i: number) => boolean) => Uint8Array.from({ length: n }, (_, i) => (keep(i) ? 1 : 0));
+  const additiveOf = (b: Uint8Array) => Float32Array.from(b, (x) => (x ? 0 : -Infinity));
+  switch (c.mask) {
+    case 'none':
+      return null;
+    case 'keypad-bool': { // [B,1,1,Tk]: the last keys of each batch padded (at least one kept)
+      const b = boolOf(B * Tk, (i) => i % Tk < Tk - (i / Tk | 0) - 1 || i % Tk === 0);
+      return { shape: [B, 1, 1, Tk], bool: b, additive: additiveOf(b), strides: [Tk, 0, 0, 1] };
+    }
+    case 'keypad-float': {
+      const f = Float32Array.from({ length: B * Tk }, (_, i) => (r[i] < -0.6 && i % Tk ? -Infinity : r[i]));
+      return { shape: [B, 1, 1, Tk], float: f, additive: f, strides: [Tk, 0, 0, 1] };
+    }
+    case '2d-bool': {
+      const b = boolOf(Tq * Tk, (i) => r[i] > -0.5 || i % Tk === 0);
+      return { shape: [Tq, Tk], bool: b, additive: additiveOf(b), strides: [0, 0, Tk, 1] };
+    }
+    case 'b1qk-float': {
+      const f = Float32Array.from({ length: B * Tq * Tk }, (_, i) => r[i] * 2);
+      return { shape: [B, 1, Tq, Tk], float: f, additive: f, strides: [Tq * Tk, 0, Tk, 1] };
+    }
+    case 'full-bool': {
+      const b = boolOf(B * H * Tq * Tk, (i) => r[i] > -0.3);
+      return { shape: [B, H, Tq, Tk], bool: b, additive: additiveOf(b), strides: [H * Tq * Tk, Tq * Tk, Tk, 1] };
+    }
+    case 'fully-masked-rows': { // [B,H,Tq,Tk] bool, every third query row of each head sees nothing
+      const b = boolOf(B * H * Tq * Tk, (i) => ((i / Tk | 0) % Tq) % 3 !== 1 && r[i] > -0.7);
+      return { shape: [B, H, Tq, Tk], bool: b, additive: additiveOf(b), strides: [H * Tq * Tk, Tq * Tk, Tk, 1] };
+    }
+  }
+}
+
+// Runs the op on `device` (forward + backward) and the CPU reference kernels on the same inputs.
+function compareWithReference(c: Case, device: at.DeviceName, seed: number): void {
+  const { B, H, Tq, Tk, D, Dv, causal } = c;
+  const scale = c.scale ?? 1 / Math.sqrt(D);
+  const qd = rnd(B * H * Tq * D, seed + 1), kd = rnd(B * H * Tk * D, seed + 2), vd = rnd(B * H * Tk * Dv, seed + 3);
+  const gd = rnd(B * H * Tq * Dv, seed + 4);
+  const m = makeMask(c, seed + 5);
+  const what = `${JSON.stringify(c)} on ${device}`;
+
+  const ref = { out: new Float32Array(B * H * Tq * Dv), lse: new Float32Array(B * H * Tq),
+                dq: new Float32Array(qd.length), dk: new Float32Array(kd.length), dv: new Float32Array(vd.length) };
+  const strides = m?.strides ?? [0, 0, 0, 0];
+  native.attentionForwardRef(ref.out, ref.lse, qd, kd, vd, m?.additive ?? null, strides, B, H, Tq, Tk, D, Dv, scale, causal);
+  native.attentionBackwardRef(ref.dq, ref.dk, ref.dv, gd, qd, kd, vd, ref.out, ref.lse, m?.additive ?? null, strides,
+                              B, H, Tq, Tk, D, Dv, scale, causal);
+
+  at.tidy(() => {
+    const q = at.tensor(qd, [B, H, Tq, D], { device, requiresGrad: true });
+    const k = at.tensor(kd, [B, H, Tk, D], { device, requiresGrad: true });
+    const v = at.tensor(vd, [B, H, Tk, Dv], { device, requiresGrad: true });
+    const attnMask = m ? at.tensor(m.bool ?? m.float!, m.shape, { device, dtype: m.bool ? 'bool' : 'float32' }) : null;
+    const opts = { attnMask, isCausal: causal, scale: c.scale };
+    const { lse } = sdpaWithLse(q, k, v, opts);
+    expectClose(lse, ref.lse, { ...TOL, what: `${what} lse` });
+    const out = F.scaledDotProductAttention(q, k, v, opts);
+    expectClose(out, ref.out, { ...TOL, what: `${what} out` });
+    out.backward(at.tensor(gd, out.shape, { device }));
+    for (const [t, r, name] of [[q, ref.dq, 'dq'], [k, ref.dk, 'dk'], [v, ref.dv, 'dv']] as const) {
+      expectFinite(t.grad!, `${what} ${name}`);
+      expectClose(t.grad!, r, { ...TOL, what: `${what} ${name}` });
+    }
+    if (c.mask === 'fully-masked-rows') { // rows that see no key: out 0, dq 0
+      const o = out.dataSync(), g = q.grad!.dataSync();
+      for (let bh = 0; bh < B * H; bh++)
+        for (let i = 1; i < Tq; i += 3) {
+          for (let x = 0; x < Dv; x++) expect(o[(bh * Tq + i) * Dv + x]).toBe(0);
+          for (let x = 0; x < D; x++) expect(g[(bh * Tq + i) * D + x]).toBe(0);
+        }
+    }
+  });
+}
+
+// Every shape runs on every device; the emulator runs each CUDA thread as a fiber, so shapes stay
+// small while still crossing tile boundaries (CUDA tiles are 16-64 rows, CPU tiles 64).
+const CASES: Case[] = [
+  { B: 1, H: 1, Tq: 1, Tk: 1, D: 24, Dv: 24, causal: false, mask: 'none' },
+  { B: 1, H: 2, Tq: 1, Tk: 1, D: 64, Dv: 64, causal: true, mask: 'none' },
+  { B: 2, H: 3, Tq: 37, Tk: 37, D: 24, Dv: 24, causal: false, mask: 'keypad-bool' },
+  { B: 1, H: 2, Tq: 70, Tk: 70, D: 64, Dv: 64, causal: true, mask: 'none' },
+  { B: 1, H: 1, Tq: 33, Tk: 33, D: 128, Dv: 128, causal: false, mask: '2d-bool', scale: 0.05 },
+  { B: 2, H: 2, Tq: 37, Tk: 70, D: 64, Dv: 32, causal: true, mask: 'keypad-float' },
+  { B: 1, H: 2, Tq: 70, Tk: 37, D: 24, Dv: 40, causal: true, mask: 'b1qk-float' },
+  { B: 2, H: 1, Tq: 17, Tk: 9, D: 128, Dv: 24, causal: false, mask: 'fully-masked-rows' },
+  { B: 1, H: 1, Tq: 19, Tk: 5, D: 37, Dv: 70, causal: true, mask: 'full-bool' },
+  { B: 3, H: 2, Tq: 5, Tk: 19, D: 16, Dv: 7, causal: false, mask: 'none', scale: 1.7 },
+];
+
+describe.each(devices)('scaledDotProductAttention on %s vs the CPU reference', (device) => {
+  CASES.forEach((c, i) => {
+    it(`B${c.B} H${c.H} Tq${c.Tq} Tk${c.Tk} D${c.D} Dv${c.Dv}${c.causal ? ' causal' : ''} mask ${c.mask}`, () => {
+      compareWithReference(c, device, 100 * i);
+    });
+  });
+
+  it('gives the same out and grads with a bool mask and its additive float twin', () => {
+    const c: Case = { B: 2, H: 2, Tq: 9, Tk: 13, D: 16, Dv: 16, causal: true, mask: 'full-bool' };
+    const m = makeMask(c, 7)!;
+    const run = (attnMask: at.Tensor) => at.tidy(() => {
+      const q = at.tensor(rnd(2 * 2 * 9 * 16, 1), [2, 2, 9, 16], { device, requiresGrad: true });
+      const k = at.tensor(rnd(2 * 2 * 13 * 16, 2), [2, 2, 13, 16], { device, requiresGrad: true });
+      const v = at.tensor(rnd(2 * 2 * 13 * 16, 3), [2, 2, 13, 16], { device, requiresGrad: true });
+      const out = F.scaledDotProductAttention(q, k, v, { attnMask, isCausal: true });
+      out.backward(at.onesLike(out));
+      return [out, q.grad!, k.grad!, v.grad!].map((t) => t.dataSync());
+    });
+    const a = run(at.tensor(m.bool!, m.shape, { device, dtype: 'bool' }));
+    const b = run(at.tensor(m.additive, m.shape, { device }));
+    a.forEach((x, i) => expect(x).toEqual(b[i]));
+  });
+});
+
+describe('cpu attention backward schedules', () => {
+  // With B*H >= 2 threads each thread owns whole heads; with fewer heads dK/dV and dQ come from
+  // two passes parallel over key and query tiles. Both must match the reference.
+  it('agree with the reference with 1, 3 and 4 threads', () => {
+    const before = at.info().threads;
+    try {
+      for (const threads of [1, 3, 4]) {
+        at.setNumThreads(threads);
+        compareWithReference({ B: 1, H: 2, Tq: 150, Tk: 140, D: 24, Dv: 40, causal: true, mask: 'keypad-float' }, 'cpu', 11);
+        compareWithReference({ B: 4, H: 4, Tq: 70, Tk: 130, D: 64, Dv: 64, causal: false, mask: '2d-bool' }, 'cpu', 12);
+      }
+    } finally {
+      at.setNumThreads(before);
+    }
+  });
+});
+
+// --- finite differences -----------------------------------------------------------------------------
+
+describe.each(devices)('scaledDotProductAttention gradients on %s', (device) => {
+  it('match central finite differences (float64 loss on the JS side)', () => {
+    // B=1, H=2, Tq=3, Tk=4, D=3, Dv=2; causal plus a float mask with a -inf entry and one query
+    // row (head 1, row 0) that sees no key at all.
+    const [B, H, Tq, Tk, D, Dv] = [1, 2, 3, 4, 3, 2];
+    const qd = rnd(B * H * Tq * D, 21), kd = rnd(B * H * Tk * D, 22), vd = rnd(B * H * Tk * Dv, 23);
+    const gd = rnd(B * H * Tq * Dv, 24, 1);
+    const md = rnd(H * Tq * Tk, 25, 0.5);
+    md[2] = -Infinity; // head 0, row 0, key 2 (already hidden by causality) ...
+    md[1 * Tq * Tk + 0 * Tk + 0] = -Infinity; // ... head 1, row 0: its only visible key
+    md[1 * Tq * Tk + 2 * Tk + 1] = -Infinity;
+    const opts = (mask: at.Tensor) => ({ attnMask: mask, isCausal: true, scale: 0.8 });
+    const loss = (q: Float32Array, k: Float32Array, v: Float32Array): number => at.tidy(() => at.noGrad(() => {
+      const out = F.scaledDotProductAttention(at.tensor(q, [B, H, Tq, D], { device }), at.tensor(k, [B, H, Tk, D], { device }),
+                                              at.tensor(v, [B, H, Tk, Dv], { device }),
+                                              opts(at.tensor(md, [1, H, Tq, Tk], { device })));
+      const o = out.dataSync();
+      let s = 0;
+      for (let i = 0; i < o.length; i++) s += o[i] * gd[i];
+      return s;
+    }));
+    const grads = at.tidy(() => {
+      const q = at.tensor(qd, [B, H, Tq, D], { device, requiresGrad: true });
+      const k = at.tensor(kd, [B, H, Tk, D], { device, requiresGrad: true });
+      const v = at.tensor(vd, [B, H, Tk, Dv], { device, requiresGrad: true });
+      const out = F.scaledDotProductAttention(q, k, v, opts(at.tensor(md, [1, H, Tq, Tk], { device })));
+      out.backward(at.tensor(gd, out.shape, { device }));
+      return [q.grad!.dataSync(), k.grad!.dataSync(), v.grad!.dataSync()];
+    });
+    const eps = 3e-3;
+    const inputs = [qd, kd, vd];
+    inputs.forEach((x, which) => {
+      const fd = new Float64Array(x.length);
+      for (let i = 0; i < x.length; i++) {
+        const orig = x[i];
+        x[i] = orig + eps;
+        const up = loss(qd, kd, vd);
+        x[i] = orig - eps;
+        const down = loss(qd, kd, vd);
+        x[i] = orig;
+        fd[i] = (up - down) / (2 * eps);
+      }
+      // float32 outputs differenced over 2 eps: ~1e-7 / 6e-3 rounding, O(eps^2) truncation
+      expectClose(grads[which], fd, { atol: 5e-4, rtol: 5e-3, what: `d${'qkv'[which]} vs finite differences` });
+    });
+    // head 1, query 0 sees nothing: its dq row is exactly 0
+    for (let d = 0; d < D; d++) expect(grads[0][(1 * Tq + 0) * D + d]).toBe(0);
+  });
+
+  it('computes grads only for the inputs that need them, and records nothing under noGrad', () => {
+    const q = at.tensor(rnd(2 * 8 * 4, 31), [1, 2, 8, 4], { device, requiresGrad: true });
+    const k = at.tensor(rnd(2 * 8 * 4, 32), [1, 2, 8, 4], { device });
+    const v = at.tensor(rnd(2 * 8 * 4, 33), [1, 2, 8, 4], { device, requiresGrad: true });
+    const w = at.tensor(rnd(4 * 3, 34), [4, 3], { device });
+    const y = at.matmul(F.scaledDotProductAttention(q, k, v, { isCausal: true }), w);
+    y.backward(at.onesLike(y));
+    expect(k.grad).toBeNull();
+    expectFinite(q.grad!, 'dq');
+    expectFinite(v.grad!, 'dv');
+    expect(at.noGrad(() => F.scaledDotProductAttention(q, k, v)).gradFn).toBeNull();
+  });
+});
+
+// --- errors -------------------------------------------------------------------------------------------
+
+describe.each(devices)('scaledDotProductAttention argument checks on %s', (device) => {
+  const z = (shape: number[], dtype: at.Dtype = 'float32') => at.zeros(shape, { device, dtype });
+  const q = z([2, 3, 5, 8]), k = z([2, 3, 7, 8]), v = z([2, 3, 7, 6]);
+
+  it('rejects bad shapes', () => {
+    expectCode(() => F.scaledDotProductAttention(z([6, 5, 8]), z([6, 7, 8]), z([6, 7, 6])), 'ERR_SHAPE'); // 3-D
+    expectCode(() => F.scaledDotProductAttention(q, z([2, 3, 7, 9]), v), 'ERR_SHAPE'); // D differs
+    expectCode(() => F.scaledDotProductAttention(q, k, z([2, 3, 6, 6])), 'ERR_SHAPE'); // Tk differs
+    expectCode(() => F.scaledDotProductAttention(q, z([1, 3, 7, 8]), z([1, 3, 7, 6])), 'ERR_SHAPE'); // B differs
+    expectCode(() => F.scaledDotProductAttention(q, k, z([2, 2, 7, 6])), 'ERR_SHAPE'); // H differs
+    expectCode(() => F.scaledDotProductAttention(z([2, 3, 5, 0]), z([2, 3, 7, 0]), v), 'ERR_SHAPE'); // D = 0
+  });
+
+  it('rejects masks that do not broadcast to [B, H, Tq, Tk]', () => {
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { attnMask: z([5, 8], 'bool') }), 'ERR_SHAPE');
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { attnMask: z([3, 1, 1, 7], 'bool') }), 'ERR_SHAPE');
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { attnMask: z([1, 2, 3, 5, 7]) }), 'ERR_SHAPE');
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { attnMask: z([5, 7], 'int32') }), 'ERR_DTYPE');
+    // these broadcast
+    for (const shape of [[7], [5, 1], [2, 1, 1, 7], [1, 3, 5, 7], [2, 3, 5, 7], []])
+      expect(F.scaledDotProductAttention(q, k, v, { attnMask: z(shape, 'bool') }).shape).toEqual([2, 3, 5, 6]);
+  });
+
+  it('rejects bad dtypes and options', () => {
+    expectCode(() => F.scaledDotProductAttention(z([2, 3, 5, 8], 'int32'), k, v), 'ERR_DTYPE');
+    expectCode(() => F.scaledDotProductAttention(q, k, z([2, 3, 7, 6], 'bool')), 'ERR_DTYPE');
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { dropoutP: 0.1 }), 'ERR_NOT_IMPLEMENTED');
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { dropoutP: -1 }), 'ERR_ARGUMENT');
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { scale: NaN }), 'ERR_ARGUMENT');
+    expectCode(() => F.scaledDotProductAttention(q, k, v, { isCausal: 'yes' as unknown as boolean }), 'ERR_ARGUMENT');
+    expectCode(() => F.scaledDotProductAttention(q, [1, 2] as unknown as at.Tensor, v), 'ERR_ARGUMENT');
+    const gone = z([2, 3, 5, 8]);
+    gone.dispose();
+    expectCode(() => F.scaledDotProductAttention(gone, k, v), 'ERR_DISPOSED');
+    expect(F.scaledDotProductAttention(q, k, v, { dropoutP: 0 }).shape).toEqual([2, 3, 5, 6]);
+  });
+
+  if (device === 'cuda') {
+    it('rejects mixed devices and head sizes above 128', () => {
+      const kc = at.zeros([2, 3, 7, 8], { device: 'cpu' });
+      expectCode(() => F.scaledDotProductAttention(q, kc, v), 'ERR_DEVICE');
+      expectCode(() => F.scaledDotProductAttention(q, k, v, { attnMask: at.zeros([5, 7], { device: 'cpu', dtype: 'bool' }) }),
+                 'ERR_DEVICE');
+      expectCode(() => F.scaledDotProductAttention(z([1, 1, 2, 129]), z([1, 1, 2, 129]), z([1, 1, 2, 4])), 'ERR_NOT_IMPLEMENTED');
+      expectCode(() => F.scaledDotProductAttention(z([1, 1, 2, 4]), z([1, 1, 2, 4]), z([1, 1, 2, 200])), 'ERR_NOT_IMPLEMENTED');
+    });
+  }
+
+  it('handles empty sequences: Tk = 0 gives zeros, Tq = 0 an empty output', () => {
+    const out = F.scaledDotProductAttention(z([1, 2, 3, 4]), z([1, 2, 0, 4]), z([1, 2, 0, 5]));
+    expect(Array.from(out.dataSync())).toEqual(new Array(30).fill(0));
+    const { lse } = sdpaWithLse(z([1, 2, 3, 4]), z([1, 2, 0, 4]), z([1, 2, 0, 5]));
+    expect(Array.from(lse.dataSync())).toEqual(new Array(6).fill(-Infinity));
+    expect(F.scaledDotProductAttention(z([1, 2, 0, 4]), z([1, 2, 3, 4]), z([1, 2, 3, 5])).shape).toEqual([1, 2, 0, 5]);
+  });
+});
+
+describe('native attention bindings guard their buffers', () => {
+  const f = (n: number) => new Float32Array(n);
+  // B=1, H=2, Tq=3, Tk=4, D=5, Dv=6
+  const args = () => [f(36), f(6), f(30), f(40), f(48)];
+  const dims = [1, 2, 3, 4, 5, 6, 0.5, false];
+  it('rejects buffers smaller than the sizes, wrong dtypes and bad strides', () => {
+    expect(() => native.attentionForward(...args(), null, [0, 0, 0, 0], ...dims)).not.toThrow();
+    const [o, l, q, k, v] = args();
+    expectCode(() => native.attentionForward(f(35), l, q, k, v, null, [0, 0, 0, 0], ...dims), 'ERR_SHAPE');
+    expectCode(() => native.attentionForward(o, f(5), q, k, v, null, [0, 0, 0, 0], ...dims), 'ERR_SHAPE');
+    expectCode(() => native.attentionForward(o, l, q, f(39), v, null, [0, 0, 0, 0], ...dims), 'ERR_SHAPE');
+    expectCode(() => native.attentionForward(o, l, q, k, new Int32Array(48), null, [0, 0, 0, 0], ...dims), 'ERR_DTYPE');
+    // a full [1,2,3,4] mask needs 24 elements; a [4] key mask 4; strides must be 4 non-negatives
+    expect(() => native.attentionForward(o, l, q, k, v, f(24), [24, 12, 4, 1], ...dims)).not.toThrow();
+    expect(() => native.attentionForward(o, l, q, k, v, f(4), [0, 0, 0, 1], ...dims)).not.toThrow();
+    expectCode(() => native.attentionForward(o, l, q, k, v, f(23), [24, 12, 4, 1], ...dims), 'ERR_SHAPE');
+    expectCode(() => native.attentionForward(o, l, q, k, v, f(4), [0, 0, 1, 1], ...dims), 'ERR_SHAPE');
+    expectCode(() => native.attentionForward(o, l, q, k, v, f(24), [0, 0, -4, 1], ...dims), 'ERR_SHAPE');
+    expectCode(() => native.attentionForward(o, l, q, k, v, f(24), [0, 4, 1], ...dims), 'ERR_ARGUMENT');
+    expectCode(() => native.attentionForward(o, l, q, k, v, null, [0, 0, 0, 0], 1, 2, 3, 4, 5, 6, 0.5, 1), 'ERR_ARGUMENT');
+    expectCode(() => native.attentionForward(o, l, q, k, v, null, [0, 0, 0, 0], 1e6, 1e6, 1e6, 1e6, 5, 6, 0.5, false), 'ERR_SHAPE');
+    const gradsAndInputs = () => [f(30), f(40), f(48), f(36), f(30), f(40), f(48), f(36), f(6)];
+    expect(() => native.attentionBackward(...gradsAndInputs(), null, [0, 0, 0, 0], ...dims)).not.toThrow();
+    const bad = gradsAndInputs();
+    bad[8] = f(5); // lse
+    expectCode(() => native.attentionBackward(...bad, null, [0, 0, 0, 0], ...dims), 'ERR_SHAPE');
+    expectCode(() => native.attentionBackwardRef(...gradsAndInputs(), f(3), [0, 0, 0, 1], ...dims), 'ERR_SHAPE');
+  });
+});
+
+// --- determinism under the emulator ---------------------------------------------------------------
+
+// Each child process runs the CUDA kernels on the emulator with one thread/block order and prints
+// the bits of out, lse, dq, dk, dv. A kernel missing a barrier, or summing in an order that depends
+// on scheduling, gives different bits under different orders.
+const CHILD = `
+const n = require(process.env.ATENTO_BINARY);
+n.setErrorClass(class extends Error { constructor(m, c) { super(m); this.code = c; } });
+function rnd(len, seed) { let s = seed >>> 0; const a = new Float32Array(len);
+  for (let i = 0; i < len; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2 ** 32 * 2 - 1; } return a; }
+const up = (a) => { const d = n.deviceAlloc(a.byteLength, 0); n.copyBuffer(d, a, a.byteLength); return d; };
+const down = (d, len) => { const a = new Float32Array(len); n.copyBuffer(a, d, len * 4); return Buffer.from(a.buffer).toString('base64'); };
+const parts = [];
+for (const [B, H, Tq, Tk, D, Dv, causal] of [[2, 2, 37, 45, 24, 24, true], [1, 2, 20, 33, 64, 40, false], [1, 1, 17, 17, 128, 128, true]]) {
+  const q = rnd(B * H * Tq * D, 1), k = rnd(B * H * Tk * D, 2), v = rnd(B * H * Tk * Dv, 3), g = rnd(B * H * Tq * Dv, 4);
+  const mask = rnd(B * Tq * Tk, 5).map((x) => (x < -0.6 ? -Infinity : x)), ms = [Tq * Tk, 0, Tk, 1];
+  const dq = up(q), dk = up(k), dv = up(v), dg = up(g), dm = up(mask);
+  const out = n.deviceAlloc(B * H * Tq * Dv * 4, 0), lse = n.deviceAlloc(B * H * Tq * 4, 0);
+  n.attentionForward(out, lse, dq, dk, dv, dm, ms, B, H, Tq, Tk, D, Dv, 0.4, causal);
+  const gq = n.deviceAlloc(q.byteLength, 0), gk = n.deviceAlloc(k.byteLength, 0), gv = n.deviceAlloc(v.byteLength, 0);
+  n.attentionBackward(gq, gk, gv, dg, dq, dk, dv, out, lse, dm, ms, B, H, Tq, Tk, D, Dv, 0.4, causal);
+  parts.push(down(out, B * H * Tq * Dv), down(lse, B * H * Tq), down(gq, q.length), down(gk, k.length), down(gv, v.length));
+}
+process.stdout.write(JSON.stringify(parts));
+`;
+
+describe.runIf(emulated)('attention kernels under the emulator', () => {
+  it('give bit-identical forward and backward results with forward, reverse and shuffled thread orders', () => {
+    const runs = ['forward', 'reverse', 'shuffle:7'].map((order) => {
+      const r = spawnSync(process.execPath, ['-e', CHILD], {
+        env: { ...process.env, ATENTO_BINARY: loadedFrom, ATENTO_EMU_ORDER: order }, encoding: 'utf8', timeout: 120_000,
+      });
+      if (r.status !== 0) throw new Error(`child with ATENTO_EMU_ORDER=${order} failed: ${r.stderr}`);
+      return JSON.parse(r.stdout) as string[];
+    });
+    expect(runs[0].length).toBe(15);
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+});
