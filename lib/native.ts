@@ -90,6 +90,31 @@ export interface Native {
   attentionBackwardRef(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB,
                        maskStrides: number[], batch: number, heads: number, Tq: number, Tk: number, D: number,
                        Dv: number, scale: number, causal: boolean): void;
+  // layernorm / softmax / losses (native/ops/{layernorm,softmax,losses}.cc). layerNorm: x [N, C];
+  // softmax: x [outer, C, inner] over C; losses: reduction 0 none, 1 mean, 2 sum. The *Ref twins run
+  // the CPU reference kernels (tests).
+  layerNormForward(out: B, mean: B, rstd: B, x: B, w: OptB, b: OptB, N: number, C: number, eps: number): void;
+  layerNormBackward(dx: OptB, dw: OptB, db: OptB, dout: B, x: B, w: OptB, mean: B, rstd: B, N: number, C: number): void;
+  layerNormForwardRef(out: B, mean: B, rstd: B, x: B, w: OptB, b: OptB, N: number, C: number, eps: number): void;
+  layerNormBackwardRef(dx: OptB, dw: OptB, db: OptB, dout: B, x: B, w: OptB, mean: B, rstd: B, N: number,
+                       C: number): void;
+  softmaxForward(out: B, x: B, outer: number, C: number, inner: number, log: boolean): void;
+  softmaxBackward(dx: B, dout: B, out: B, outer: number, C: number, inner: number, log: boolean): void;
+  softmaxForwardRef(out: B, x: B, outer: number, C: number, inner: number, log: boolean): void;
+  softmaxBackwardRef(dx: B, dout: B, out: B, outer: number, C: number, inner: number, log: boolean): void;
+  crossEntropyForward(out: B, lse: B, count: B, logits: B, target: B, N: number, C: number, ignoreIndex: number,
+                      labelSmoothing: number, reduction: number): void;
+  crossEntropyBackward(dlogits: B, dout: B, logits: B, lse: B, count: B, target: B, N: number, C: number,
+                       ignoreIndex: number, labelSmoothing: number, reduction: number): void;
+  crossEntropyForwardRef(out: B, lse: B, count: B, logits: B, target: B, N: number, C: number, ignoreIndex: number,
+                         labelSmoothing: number, reduction: number): void;
+  crossEntropyBackwardRef(dlogits: B, dout: B, logits: B, lse: B, count: B, target: B, N: number, C: number,
+                          ignoreIndex: number, labelSmoothing: number, reduction: number): void;
+  mseForward(out: B, input: B, target: B, n: number, reduction: number): void;
+  mseBackward(dinput: OptB, dtarget: OptB, dout: B, input: B, target: B, n: number, reduction: number): void;
+  bceWithLogitsForward(out: B, input: B, target: B, posWeight: OptB, n: number, C: number, reduction: number): void;
+  bceWithLogitsBackward(dinput: OptB, dtarget: OptB, dout: B, input: B, target: B, posWeight: OptB, n: number,
+                        C: number, reduction: number): void;
   [name: string]: any;
 }
 

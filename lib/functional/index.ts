@@ -9,3 +9,6 @@ export * from './embedding';
 export * from './dropout';
 export * from './lstm';
 export * from './attention';
+export * from './layernorm';
+export * from './softmax';
+export * from './losses';

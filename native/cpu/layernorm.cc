@@ -1,0 +1,194 @@
+// layernorm.cc — layer normalisation on the CPU (see layernorm.h for shapes and formulas).
+//
+// x is (N, C). OpenMP over rows; per row, vectorised passes over the C values, which stay in
+// L1/L2 between passes:
+//   forward:  m0 = sum(x)/C; then D = sum(x - m0), V = sum((x - m0)^2) in one pass; the mean is
+//             m0 + D/C and var = V/C - (D/C)^2. Measuring about m0 keeps the variance exact when
+//             |mean| >> std (the float rounding of m0 is corrected by D); then the output pass.
+//   backward: one pass for sum(dn), sum(dn * (x - mean)), sum(x - mean) (the last corrects the
+//             saved float mean the same way), one pass writing dx and accumulating dw, db.
+// dw, db: each thread owns a contiguous range of rows and a private (2, C) partial sum; the
+// partials are added in thread order afterwards (deterministic for a given thread count).
+#include "layernorm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "parallel.h"
+
+namespace atento::cpu {
+
+namespace {
+
+inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
+                          int64_t C, float eps) {
+  float s = 0.0f;
+  #pragma omp simd reduction(+ : s)
+  for (int64_t c = 0; c < C; c++) s += x[c];
+  const float m0 = s / (float)C;
+  float D = 0.0f, V = 0.0f;
+  #pragma omp simd reduction(+ : D, V)
+  for (int64_t c = 0; c < C; c++) {
+    const float d = x[c] - m0;
+    D += d;
+    V += d * d;
+  }
+  const float dm = D / (float)C;
+  const float var = std::max(V / (float)C - dm * dm, 0.0f);
+  const float r = 1.0f / std::sqrt(var + eps);
+  if (mean) *mean = m0 + dm;
+  if (rstd) *rstd = r;
+  if (w && b) {
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - m0) - dm) * r * w[c] + b[c];
+  } else if (w) {
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - m0) - dm) * r * w[c];
+  } else if (b) {
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - m0) - dm) * r + b[c];
+  } else {
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - m0) - dm) * r;
+  }
+}
+
+// One row of the backward; adds this row's dw, db terms into pw, pb (when not null).
+inline void layernorm_row_backward(float* dx, float* pw, float* pb, const float* dy, const float* x, const float* w,
+                                   float m, float r, int64_t C) {
+  float A = 0.0f, B = 0.0f, D = 0.0f;  // sum dn, sum dn * (x - m), sum (x - m)
+  if (w) {
+    #pragma omp simd reduction(+ : A, B, D)
+    for (int64_t c = 0; c < C; c++) {
+      const float d = x[c] - m, dn = dy[c] * w[c];
+      A += dn;
+      B += dn * d;
+      D += d;
+    }
+  } else {
+    #pragma omp simd reduction(+ : A, B, D)
+    for (int64_t c = 0; c < C; c++) {
+      const float d = x[c] - m;
+      A += dy[c];
+      B += dy[c] * d;
+      D += d;
+    }
+  }
+  const float dm = D / (float)C;               // the saved mean's rounding error
+  const float a = A / (float)C;                // mean(dn)
+  const float bb = r * (B - dm * A) / (float)C;  // mean(dn * xhat)
+  if (dx) {
+    if (w) {
+      #pragma omp simd
+      for (int64_t c = 0; c < C; c++) {
+        const float xh = ((x[c] - m) - dm) * r;
+        dx[c] = r * (dy[c] * w[c] - a - xh * bb);
+      }
+    } else {
+      #pragma omp simd
+      for (int64_t c = 0; c < C; c++) {
+        const float xh = ((x[c] - m) - dm) * r;
+        dx[c] = r * (dy[c] - a - xh * bb);
+      }
+    }
+  }
+  if (pw) {
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) pw[c] += dy[c] * (((x[c] - m) - dm) * r);
+  }
+  if (pb) {
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) pb[c] += dy[c];
+  }
+}
+
+}  // namespace
+
+void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
+                       int64_t N, int64_t C, float eps) {
+  if (N <= 0 || C <= 0) return;
+  #pragma omp parallel for schedule(static) if (N * C > kParallelGrain)
+  for (int64_t i = 0; i < N; i++)
+    layernorm_row(out + i * C, mean ? mean + i : nullptr, rstd ? rstd + i : nullptr, x + i * C, w, b, C, eps);
+}
+
+void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
+                        const float* mean, const float* rstd, int64_t N, int64_t C) {
+  if (C <= 0) return;
+  if (N <= 0) {
+    if (dw) std::fill(dw, dw + C, 0.0f);
+    if (db) std::fill(db, db + C, 0.0f);
+    return;
+  }
+  const int64_t T = std::max<int64_t>(1, std::min<int64_t>(N * C > kParallelGrain ? num_threads() : 1, N));
+  const bool sums = dw || db;
+  std::vector<float> part(sums ? (size_t)(T * 2 * C) : 0, 0.0f);
+  #pragma omp parallel for schedule(static, 1) if (T > 1)
+  for (int64_t t = 0; t < T; t++) {
+    float* pw = dw ? part.data() + t * 2 * C : nullptr;
+    float* pb = db ? part.data() + t * 2 * C + C : nullptr;
+    const int64_t i0 = N * t / T, i1 = N * (t + 1) / T;
+    for (int64_t i = i0; i < i1; i++)
+      layernorm_row_backward(dx ? dx + i * C : nullptr, pw, pb, dout + i * C, x + i * C, w, mean[i], rstd[i], C);
+  }
+  if (!sums) return;
+  for (int64_t c = 0; c < C; c++) {
+    float sw = 0.0f, sb = 0.0f;
+    for (int64_t t = 0; t < T; t++) {
+      sw += part[t * 2 * C + c];
+      sb += part[t * 2 * C + C + c];
+    }
+    if (dw) dw[c] = sw;
+    if (db) db[c] = sb;
+  }
+}
+
+// --- references ---------------------------------------------------------------------------
+
+void layernorm_forward_ref(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
+                           int64_t N, int64_t C, float eps) {
+  for (int64_t i = 0; i < N; i++) {
+    const float* xr = x + i * C;
+    double m = 0, v = 0;
+    for (int64_t c = 0; c < C; c++) m += xr[c];
+    m /= (double)C;
+    for (int64_t c = 0; c < C; c++) v += ((double)xr[c] - m) * ((double)xr[c] - m);
+    v /= (double)C;
+    const double r = 1.0 / std::sqrt(v + (double)eps);
+    for (int64_t c = 0; c < C; c++)
+      out[i * C + c] = (float)(((double)xr[c] - m) * r * (w ? (double)w[c] : 1.0) + (b ? (double)b[c] : 0.0));
+    if (mean) mean[i] = (float)m;
+    if (rstd) rstd[i] = (float)r;
+  }
+}
+
+void layernorm_backward_ref(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
+                            const float* mean, const float* rstd, int64_t N, int64_t C) {
+  std::vector<double> sw(C, 0.0), sb(C, 0.0);
+  for (int64_t i = 0; i < N; i++) {
+    const float* xr = x + i * C;
+    const float* gr = dout + i * C;
+    double a = 0, bb = 0;
+    for (int64_t c = 0; c < C; c++) {
+      const double xh = ((double)xr[c] - mean[i]) * rstd[i], dn = (double)gr[c] * (w ? w[c] : 1.0f);
+      a += dn;
+      bb += dn * xh;
+      sw[c] += (double)gr[c] * xh;
+      sb[c] += gr[c];
+    }
+    a /= (double)C;
+    bb /= (double)C;
+    if (dx)
+      for (int64_t c = 0; c < C; c++) {
+        const double xh = ((double)xr[c] - mean[i]) * rstd[i], dn = (double)gr[c] * (w ? w[c] : 1.0f);
+        dx[i * C + c] = (float)(rstd[i] * (dn - a - xh * bb));
+      }
+  }
+  for (int64_t c = 0; c < C; c++) {
+    if (dw) dw[c] = (float)sw[c];
+    if (db) db[c] = (float)sb[c];
+  }
+}
+
+}  // namespace atento::cpu

@@ -1,0 +1,204 @@
+// softmax.cc — softmax / log-softmax on the CPU (see softmax.h for shapes and formulas).
+//
+// x is (outer, C, inner). Last dim (inner == 1): one row of C per task, OpenMP over rows; per
+// row a max pass and an exp-and-sum pass (exp_simd, vectorised), then a scale pass (softmax) or
+// a subtract pass (log-softmax); the row stays in L1/L2 between passes. Other dims: tasks are
+// (o, block of 64 inner columns); the same passes run over c with the 64 columns as the SIMD
+// direction (contiguous in memory).
+#include "softmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "parallel.h"
+
+namespace atento::cpu {
+
+namespace {
+
+constexpr int64_t kColumnBlock = 64;  // inner columns per task when inner > 1
+
+// One row of C contiguous values.
+inline void softmax_row(float* out, const float* x, int64_t C, bool log) {
+  float m = -std::numeric_limits<float>::infinity();
+  #pragma omp simd reduction(max : m)
+  for (int64_t c = 0; c < C; c++) m = x[c] > m ? x[c] : m;
+  float s = 0.0f;
+  if (log) {
+    #pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; c++) s += exp_simd(x[c] - m);
+    const float ls = std::log(s);  // (x - m) - log(s): x - m is exact, so large x lose nothing
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) out[c] = (x[c] - m) - ls;
+  } else {
+    #pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; c++) {
+      const float e = exp_simd(x[c] - m);
+      out[c] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) out[c] *= inv;
+  }
+}
+
+inline void softmax_row_backward(float* dx, const float* dout, const float* out, int64_t C, bool log) {
+  float s = 0.0f;
+  if (log) {
+    #pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; c++) s += dout[c];
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) dx[c] = dout[c] - exp_simd(out[c]) * s;
+  } else {
+    #pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; c++) s += dout[c] * out[c];
+    #pragma omp simd
+    for (int64_t c = 0; c < C; c++) dx[c] = out[c] * (dout[c] - s);
+  }
+}
+
+// Columns j0 .. j0+J of one (C, inner) slab; the SIMD direction is j.
+inline void softmax_columns(float* out, const float* x, int64_t C, int64_t inner, int64_t J, bool log) {
+  float m[kColumnBlock], s[kColumnBlock];
+  for (int64_t j = 0; j < J; j++) {
+    m[j] = -std::numeric_limits<float>::infinity();
+    s[j] = 0.0f;
+  }
+  for (int64_t c = 0; c < C; c++) {
+    const float* xc = x + c * inner;
+    #pragma omp simd
+    for (int64_t j = 0; j < J; j++) m[j] = xc[j] > m[j] ? xc[j] : m[j];
+  }
+  for (int64_t c = 0; c < C; c++) {
+    const float* xc = x + c * inner;
+    float* oc = out + c * inner;
+    if (log) {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) s[j] += exp_simd(xc[j] - m[j]);
+    } else {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) {
+        const float e = exp_simd(xc[j] - m[j]);
+        oc[j] = e;
+        s[j] += e;
+      }
+    }
+  }
+  // s becomes log(s) (log) or the factor to multiply by (softmax).
+  for (int64_t j = 0; j < J; j++) s[j] = log ? std::log(s[j]) : 1.0f / s[j];
+  for (int64_t c = 0; c < C; c++) {
+    const float* xc = x + c * inner;
+    float* oc = out + c * inner;
+    if (log) {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) oc[j] = (xc[j] - m[j]) - s[j];
+    } else {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) oc[j] *= s[j];
+    }
+  }
+}
+
+inline void softmax_columns_backward(float* dx, const float* dout, const float* out, int64_t C, int64_t inner,
+                                     int64_t J, bool log) {
+  float s[kColumnBlock];
+  for (int64_t j = 0; j < J; j++) s[j] = 0.0f;
+  for (int64_t c = 0; c < C; c++) {
+    const float* gc = dout + c * inner;
+    const float* yc = out + c * inner;
+    if (log) {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) s[j] += gc[j];
+    } else {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) s[j] += gc[j] * yc[j];
+    }
+  }
+  for (int64_t c = 0; c < C; c++) {
+    const float* gc = dout + c * inner;
+    const float* yc = out + c * inner;
+    float* dc = dx + c * inner;
+    if (log) {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) dc[j] = gc[j] - exp_simd(yc[j]) * s[j];
+    } else {
+      #pragma omp simd
+      for (int64_t j = 0; j < J; j++) dc[j] = yc[j] * (gc[j] - s[j]);
+    }
+  }
+}
+
+}  // namespace
+
+void softmax_forward(float* out, const float* x, int64_t outer, int64_t C, int64_t inner, bool log) {
+  if (outer <= 0 || C <= 0 || inner <= 0) return;
+  const bool par = outer * C * inner > kParallelGrain;
+  if (inner == 1) {
+    #pragma omp parallel for schedule(static) if (par)
+    for (int64_t o = 0; o < outer; o++) softmax_row(out + o * C, x + o * C, C, log);
+    return;
+  }
+  const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
+  #pragma omp parallel for schedule(static) if (par)
+  for (int64_t t = 0; t < outer * blocks; t++) {
+    const int64_t o = t / blocks, j0 = (t % blocks) * kColumnBlock;
+    const int64_t off = o * C * inner + j0;
+    softmax_columns(out + off, x + off, C, inner, std::min(kColumnBlock, inner - j0), log);
+  }
+}
+
+void softmax_backward(float* dx, const float* dout, const float* out, int64_t outer, int64_t C, int64_t inner,
+                      bool log) {
+  if (outer <= 0 || C <= 0 || inner <= 0) return;
+  const bool par = outer * C * inner > kParallelGrain;
+  if (inner == 1) {
+    #pragma omp parallel for schedule(static) if (par)
+    for (int64_t o = 0; o < outer; o++) softmax_row_backward(dx + o * C, dout + o * C, out + o * C, C, log);
+    return;
+  }
+  const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
+  #pragma omp parallel for schedule(static) if (par)
+  for (int64_t t = 0; t < outer * blocks; t++) {
+    const int64_t o = t / blocks, j0 = (t % blocks) * kColumnBlock;
+    const int64_t off = o * C * inner + j0;
+    softmax_columns_backward(dx + off, dout + off, out + off, C, inner, std::min(kColumnBlock, inner - j0), log);
+  }
+}
+
+// --- references ---------------------------------------------------------------------------
+
+void softmax_forward_ref(float* out, const float* x, int64_t outer, int64_t C, int64_t inner, bool log) {
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < inner; j++) {
+      const float* xr = x + o * C * inner + j;
+      float* yr = out + o * C * inner + j;
+      double m = -INFINITY, s = 0;
+      for (int64_t c = 0; c < C; c++) m = std::max(m, (double)xr[c * inner]);
+      for (int64_t c = 0; c < C; c++) s += std::exp((double)xr[c * inner] - m);
+      for (int64_t c = 0; c < C; c++) {
+        const double v = (double)xr[c * inner] - m;
+        yr[c * inner] = (float)(log ? v - std::log(s) : std::exp(v) / s);
+      }
+    }
+}
+
+void softmax_backward_ref(float* dx, const float* dout, const float* out, int64_t outer, int64_t C, int64_t inner,
+                          bool log) {
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < inner; j++) {
+      const int64_t base = o * C * inner + j;
+      double s = 0;
+      for (int64_t c = 0; c < C; c++) {
+        const int64_t k = base + c * inner;
+        s += log ? (double)dout[k] : (double)dout[k] * out[k];
+      }
+      for (int64_t c = 0; c < C; c++) {
+        const int64_t k = base + c * inner;
+        dx[k] = (float)(log ? dout[k] - std::exp((double)out[k]) * s : out[k] * ((double)dout[k] - s));
+      }
+    }
+}
+
+}  // namespace atento::cpu
