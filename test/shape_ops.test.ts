@@ -80,6 +80,14 @@ describe.each(devices)('shape ops on %s', (device) => {
     const d = t.dataSync();
     for (let i = 0; i < 19; i++) for (let j = 0; j < 37; j++) expect(d[i * 37 + j]).toBe(j * 19 + i);
     expect(x.contiguous()).toBe(x);
+    // batched, with partial 32x32 tiles (the tiled transpose paths of both devices)
+    const b = iota([3, 45, 70], device), bt = b.transpose(1, 2).dataSync();
+    for (let k = 0; k < 3; k++)
+      for (let i = 0; i < 70; i++)
+        for (let j = 0; j < 45; j++) expect(bt[(k * 70 + i) * 45 + j]).toBe((k * 45 + j) * 70 + i);
+    const bb = at.tensor(Array.from({ length: 40 * 33 }, (_, i) => i % 3 === 0), [40, 33], { device });
+    const bbt = bb.transpose(0, 1).toArray() as boolean[][];
+    for (let i = 0; i < 33; i++) for (let j = 0; j < 40; j++) expect(bbt[i][j]).toBe((j * 33 + i) % 3 === 0);
     expect(at.transpose(x, 1, 1).shape).toEqual([37, 19]);
   });
 

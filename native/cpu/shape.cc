@@ -1,10 +1,12 @@
 // shape.cc — layouts and the CPU strided copy (see shape.h).
 //
 // strided_copy: for every row of the layout's innermost dim, copy n elements from src (stride
-// st[1]) to dst (stride st[0]); a row that is dense on both sides is one memcpy.
+// st[1]) to dst (stride st[0]); a row that is dense on both sides is one memcpy. A transpose of
+// the two innermost dims (batched 2-D transpose) goes through 32x32 tiles instead.
 // Shapes: any, up to kMaxDims dims, as described by the Layout.
 #include "shape.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -117,8 +119,40 @@ int64_t layout_extent(const Layout& l, int k) {
 
 namespace cpu {
 
+// A copy whose two innermost dims are swapped between dst and src (dst dense along the last
+// dim, src dense along the one before): 2-D transposes, batched over the outer dims, done in
+// square tiles so both sides stay in cache.
+template <class T>
+static bool transpose_tiled(T* dst, const T* src, const Layout& l) {
+  const int nd = l.ndim;
+  if (nd < 2 || l.stride[0][nd - 1] != 1 || l.stride[1][nd - 2] != 1 || l.stride[1][nd - 1] == 1) return false;
+  constexpr int64_t kTile = 32;
+  const int64_t rows = l.size[nd - 2], cols = l.size[nd - 1];
+  if (rows < kTile || cols < kTile) return false;  // the row loop does as well
+  const int64_t drs = l.stride[0][nd - 2], scs = l.stride[1][nd - 1];
+  const int64_t tr = (rows + kTile - 1) / kTile, tc = (cols + kTile - 1) / kTile;
+  int64_t outer = 1;
+  for (int d = 0; d < nd - 2; d++) outer *= l.size[d];
+  #pragma omp parallel for schedule(static) if (outer * rows * cols > kParallelGrain)
+  for (int64_t t = 0; t < outer * tr * tc; t++) {
+    int64_t o = t / (tr * tc), r0 = (t / tc % tr) * kTile, c0 = (t % tc) * kTile;
+    int64_t od = l.offset[0], os = l.offset[1], rem = o;
+    for (int d = nd - 3; d >= 0; d--) {
+      int64_t c = rem % l.size[d];
+      rem /= l.size[d];
+      od += c * l.stride[0][d];
+      os += c * l.stride[1][d];
+    }
+    const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
+    for (int64_t r = r0; r < r1; r++)
+      for (int64_t c = c0; c < c1; c++) dst[od + r * drs + c] = src[os + r + c * scs];
+  }
+  return true;
+}
+
 template <class T>
 static void strided_copy_t(T* dst, const T* src, const Layout& l) {
+  if (transpose_tiled(dst, src, l)) return;
   for_each_row(l, [&](const int64_t* off, int64_t n, const int64_t* st) {
     T* d = dst + off[0];
     const T* s = src + off[1];
