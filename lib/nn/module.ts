@@ -54,6 +54,12 @@ function copyTo(t: Tensor, device: DeviceName): Tensor {
   return out;
 }
 
+/** @internal Overwrites t's values (any device) with host values of its dtype. */
+export function copyFromHost(t: Tensor, values: Float32Array | Int32Array | Uint8Array): void {
+  check(values.length === t.numel, 'ERR_SHAPE', `copyFromHost: ${values.length} values for [${t.shape}]`);
+  if (values.length) callNative(() => native.copyBuffer(t.buf, values, values.byteLength));
+}
+
 export class Module {
   /** Train mode (dropout active) or eval mode; set with train()/eval(). */
   training = true;
@@ -316,6 +322,45 @@ export class Module {
     const lines = kids.map(([n, m]) => `  (${n}): ${m.toString().split('\n').join('\n  ')}`);
     return `${head}\n${lines.join('\n')}\n)`;
   }
+}
+
+/**
+ * A deep copy of a module (like Python's copy.deepcopy): new parameter and buffer tensors with the
+ * same values, new submodules; other values (numbers, strings, functions) are shared or copied
+ * as they are. A tensor or module shared inside m is shared the same way in the copy.
+ */
+export function deepCopy<M extends Module>(m: M): M {
+  const memo = new Map<unknown, unknown>();
+  const copy = (v: any): any => {
+    if (v === null || typeof v !== 'object') return v;
+    if (memo.has(v)) return memo.get(v);
+    let out: any;
+    if (v instanceof Tensor) {
+      out = keep(v.clone());
+      out.requiresGrad = v.requiresGrad;
+      memo.set(v, out);
+    } else if (v instanceof Module || Object.getPrototypeOf(v) === Object.prototype) {
+      out = Object.create(Object.getPrototypeOf(v));
+      memo.set(v, out);
+      for (const k of Reflect.ownKeys(v)) out[k] = copy(v[k]);
+    } else if (Array.isArray(v)) {
+      out = [];
+      memo.set(v, out);
+      for (const x of v) out.push(copy(x));
+    } else if (v instanceof Set) {
+      out = new Set();
+      memo.set(v, out);
+      for (const x of v) out.add(copy(x));
+    } else if (v instanceof Map) {
+      out = new Map();
+      memo.set(v, out);
+      for (const [k, x] of v) out.set(k, copy(x));
+    } else {
+      out = v; // class instances that are not modules (generators, caches): shared
+    }
+    return out;
+  };
+  return copy(m);
 }
 
 /** Runs its modules one after another, each on the previous one's output. */
