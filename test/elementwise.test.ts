@@ -268,3 +268,55 @@ describe('native elementwise bindings guard their buffers', () => {
     expectCode(() => native.cast(new Int32Array(2), f4, 4), 'ERR_SHAPE');
   });
 });
+
+describe.each(devices)('Tensor methods on %s', (device) => {
+  it('call the functional ops', () => {
+    const v = Float32Array.from({ length: 6 }, (_, i) => i + 1);
+    const x = at.tensor(v, [2, 3], { device }), y = at.tensor([1, 2, 3], { device });
+    const same = (a: at.Tensor, b: at.Tensor) => {
+      expect(a.shape).toEqual(b.shape);
+      expect(a.dtype).toBe(b.dtype);
+      expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    };
+    same(x.add(y), at.add(x, y));
+    same(x.sub(2), at.sub(x, 2));
+    same(x.mul(y), at.mul(x, y));
+    same(x.div(y), at.div(x, y));
+    same(x.neg(), at.neg(x));
+    same(x.exp(), at.exp(x));
+    same(x.log(), at.log(x));
+    same(x.sqrt(), at.sqrt(x));
+    same(x.abs(), at.abs(x));
+    same(x.pow(2), at.pow(x, 2));
+    same(x.clamp(2, 4), at.clamp(x, 2, 4));
+    same(x.matmul(y), at.matmul(x, y));
+    same(x.maskedFill(at.tensor([true, false, true], { device }), 0), at.maskedFill(x, at.tensor([true, false, true], { device }), 0));
+    same(x.sum(), at.sum(x));
+    same(x.sum(-1, true), at.sum(x, -1, true));
+    same(x.mean(0), at.mean(x, 0));
+    same(x.max(), at.max(x));
+    same(x.max(1).values, at.max(x, 1).values);
+    same(x.min(0).indices, at.min(x, 0).indices);
+    same(x.argmax(), at.argmax(x));
+    same(x.argmin(1), at.argmin(x, 1));
+    same(x.transpose(0, 1), at.transpose(x, 0, 1));
+    same(x.permute([1, 0]), at.permute(x, [1, 0]));
+    same(x.unsqueeze(1), at.unsqueeze(x, 1));
+    same(x.unsqueeze(0).squeeze(0), x);
+    same(x.flatten(), at.flatten(x));
+    same(x.expand([2, 2, 3]), at.F.expand(x, [2, 2, 3]));
+    same(x.narrow(1, 1, 2), at.narrow(x, 1, 1, 2));
+    same(x.split(1, 1)[2], at.split(x, 1, 1)[2]);
+    same(x.chunk(2)[1], at.chunk(x, 2)[1]);
+    same(x.indexSelect(1, at.tensor([2], { dtype: 'int32', device })), at.indexSelect(x, 1, at.tensor([2], { dtype: 'int32', device })));
+    same(x.relu(), at.relu(x));
+    same(x.gelu(), at.F.gelu(x));
+    same(x.sigmoid(), at.sigmoid(x));
+    same(x.tanh(), at.tanh(x));
+    same(x.silu(), at.F.silu(x));
+    same(x.int(), at.F.toDtype(x, 'int32'));
+    same(x.bool(), at.F.toDtype(x, 'bool'));
+    same(x.int().float(), x);
+    same(x.toDtype('int32'), x.int());
+  });
+});
