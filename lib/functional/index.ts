@@ -2,7 +2,7 @@
 // in its own file; this one only re-exports.
 export * from './matmul';
 export * from './shape';
-export * from './elementwise';
+export { add, sub, mul, div, neg, exp, log, sqrt, abs, pow, clamp, where, maskedFill, broadcastShapes, toDtype } from './elementwise';
 export * from './activations';
 export * from './reduce';
 export * from './embedding';

@@ -75,8 +75,8 @@ function sliceInto(gx: Tensor, g: Tensor, d: number, start: number, count: numbe
   copy(gx, g, full, xs.map((s, i) => (i === d ? s * step : s)), start * xs[d], stridesOf(full), 0);
 }
 
-/** @internal x broadcast to `shape` as a new dense tensor (no autograd). */
-export function expandCopy(x: Tensor, shape: number[]): Tensor {
+// x broadcast to `shape` as a new dense tensor (no autograd).
+function expandCopy(x: Tensor, shape: number[]): Tensor {
   const lead = shape.length - x.ndim;
   const xs = stridesOf(x.shape);
   const src = shape.map((s, i) => (i < lead || x.shape[i - lead] === 1 ? 0 : xs[i - lead]));
