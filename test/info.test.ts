@@ -5,6 +5,10 @@ import * as at from '../lib';
 describe('info()', () => {
   it('reports the build and the devices', () => {
     const i = at.info();
+    // Say plainly, once per project, whether any kernel ran on real CUDA hardware.
+    console.log(`[atento] ${i.cuda.emulated ? 'cuda device = CPU emulator (the CUDA kernels run from their own source on the CPU)'
+      : i.cuda.devices.length ? `cuda device = ${i.cuda.devices[0].name}: the GPU tests run natively`
+      : `GPU tests: skipped, no usable GPU (${i.cuda.error})`}`);
     expect(i.version).toBe(require('../package.json').version);
     expect(['onednn', 'builtin']).toContain(i.blas);
     expect(i.threads).toBeGreaterThan(0);
