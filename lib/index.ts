@@ -16,7 +16,7 @@ export { matmul, linear } from './functional';
 export {
   add, sub, mul, div, neg, exp, log, sqrt, abs, pow, clamp, where, maskedFill, broadcastShapes, relu, sigmoid, tanh,
   sum, mean, max, min, argmax, argmin, transpose, permute, cat, stack, split, chunk, narrow, unsqueeze, squeeze,
-  flatten, indexSelect, dropout,
+  flatten, indexSelect, dropout, eq, ne, lt, le, gt, ge, logicalNot,
 } from './functional';
 import './tensor_methods';
 export * as optim from './optim';

@@ -68,6 +68,7 @@ export interface Native {
   unaryBackward(dx: B, dy: B, saved: B, n: number, op: number, a: number, b: number): void;
   binary(out: B, a: B, b: B, op: number, outShape: number[], aShape: number[], bShape: number[]): void;
   where(out: B, cond: B, a: B, b: B, outShape: number[], condShape: number[], aShape: number[], bShape: number[]): void;
+  compare(out: B, a: B, b: B, op: number, outShape: number[], aShape: number[], bShape: number[]): void;
   cast(out: B, x: B, n: number): void;
   reduceSum(out: B, x: B, outer: number, R: number, inner: number, scale: number): void;
   reduceMax(values: OptB, indices: OptB, x: B, outer: number, R: number, inner: number, isMin: boolean): void;

@@ -25,6 +25,13 @@ declare module './tensor' {
     clamp(min?: number | null, max?: number | null): Tensor;
     matmul(other: Tensor): Tensor;
     maskedFill(mask: Tensor, value: number): Tensor;
+    eq(other: Tensor | number): Tensor;
+    ne(other: Tensor | number): Tensor;
+    lt(other: Tensor | number): Tensor;
+    le(other: Tensor | number): Tensor;
+    gt(other: Tensor | number): Tensor;
+    ge(other: Tensor | number): Tensor;
+    logicalNot(): Tensor;
 
     sum(dim?: number | number[] | null, keepdim?: boolean): Tensor;
     mean(dim?: number | number[] | null, keepdim?: boolean): Tensor;
@@ -79,6 +86,13 @@ P.pow = function (this: Tensor, e: number) { return E.pow(this, e); };
 P.clamp = function (this: Tensor, lo?: number | null, hi?: number | null) { return E.clamp(this, lo, hi); };
 P.matmul = function (this: Tensor, o: Tensor) { return matmul(this, o); };
 P.maskedFill = function (this: Tensor, mask: Tensor, value: number) { return E.maskedFill(this, mask, value); };
+P.eq = function (this: Tensor, o: Tensor | number) { return E.eq(this, o); };
+P.ne = function (this: Tensor, o: Tensor | number) { return E.ne(this, o); };
+P.lt = function (this: Tensor, o: Tensor | number) { return E.lt(this, o); };
+P.le = function (this: Tensor, o: Tensor | number) { return E.le(this, o); };
+P.gt = function (this: Tensor, o: Tensor | number) { return E.gt(this, o); };
+P.ge = function (this: Tensor, o: Tensor | number) { return E.ge(this, o); };
+P.logicalNot = function (this: Tensor) { return E.logicalNot(this); };
 
 P.sum = function (this: Tensor, dim?: number | number[] | null, keepdim?: boolean) { return R.sum(this, dim, keepdim); };
 P.mean = function (this: Tensor, dim?: number | number[] | null, keepdim?: boolean) { return R.mean(this, dim, keepdim); };

@@ -199,6 +199,39 @@ describe.each(devices)('unary math, where, maskedFill, casts on %s', (device) =>
                'ERR_SHAPE'); // the mask would grow x
   });
 
+  it('comparisons: float32, int32, bool and numbers, broadcasting, NaN', () => {
+    const a = at.tensor([[1, 2, NaN], [4, 5, 6]], { device }), b = at.tensor([2, 2, 2], { device });
+    expect(at.eq(a, b).toArray()).toEqual([[false, true, false], [false, false, false]]);
+    expect(at.ne(a, b).toArray()).toEqual([[true, false, true], [true, true, true]]);
+    expect(at.lt(a, b).toArray()).toEqual([[true, false, false], [false, false, false]]);
+    expect(at.le(a, 2).toArray()).toEqual([[true, true, false], [false, false, false]]);
+    expect(at.gt(5, a).toArray()).toEqual([[true, true, false], [true, false, false]]);
+    expect(a.ge(b).toArray()).toEqual([[false, true, false], [true, true, true]]);
+    // accuracy: argmax (int32) against int32 targets
+    const pred = at.argmax(at.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], { device }), 1);
+    const target = at.tensor([1, 1, 1], { dtype: 'int32', device });
+    expect(pred.eq(target).float().mean().item()).toBeCloseTo(2 / 3, 6);
+    // int32 compared exactly beyond 2^24; with a fraction, in float32
+    const big = at.tensor([16777217, 3], { dtype: 'int32', device });
+    expect(at.eq(big, 16777216).toArray()).toEqual([false, false]);
+    expect(at.lt(big, 3.5).toArray()).toEqual([false, true]);
+    // padding masks from ids, and their negation
+    const ids = at.tensor([[5, 0, 0], [7, 8, 0]], { dtype: 'int32', device });
+    const pad = ids.eq(0);
+    expect(pad.dtype).toBe('bool');
+    expect(pad.logicalNot().toArray()).toEqual([[true, false, false], [true, true, false]]);
+    expect(at.eq(pad, at.tensor([true], { device })).toArray()).toEqual(pad.toArray());
+    // odd sizes through the general kernel
+    const x = at.tensor(Float32Array.from({ length: 3 * 37 }, (_, i) => i % 7), [3, 37], { device });
+    const y = at.tensor(Float32Array.from({ length: 37 }, (_, i) => i % 5), [37], { device });
+    const got = at.gt(x.unsqueeze(0), y.reshape(37, 1, 1)).dataSync();
+    for (let i = 0; i < 37; i++)
+      for (let r = 0; r < 3; r++)
+        for (let j = 0; j < 37; j++) expect(got[(i * 3 + r) * 37 + j]).toBe(((r * 37 + j) % 7) > (i % 5) ? 1 : 0);
+    expectCode(() => at.eq(1 as never, 2 as never), 'ERR_ARGUMENT');
+    expectCode(() => at.lt(a, at.zeros([2], { device })), 'ERR_SHAPE');
+  });
+
   it('converts between float32, int32 and bool', () => {
     const f = at.tensor([-2.7, -0.5, 0, 0.5, 3.9, 1e10, NaN], [7], { device });
     expect(Array.from(f.int().dataSync())).toEqual([-2, 0, 0, 0, 3, -2147483648, -2147483648]);
@@ -265,6 +298,9 @@ describe('native elementwise bindings guard their buffers', () => {
     expectCode(() => native.unaryBackward(f4, f4, f4, 4, 0 /* neg: no kernel */, 0, 0), 'ERR_ARGUMENT');
     expectCode(() => native.where(f4, new Float32Array(4), f4, f4, [4], [4], [4], [4]), 'ERR_DTYPE');
     expectCode(() => native.cast(f4, new Float32Array(4), 4), 'ERR_DTYPE');
+    expectCode(() => native.compare(new Uint8Array(4), f4, new Int32Array(4), 0, [4], [4], [4]), 'ERR_DTYPE');
+    expectCode(() => native.compare(new Uint8Array(2), f4, f4, 0, [4], [4], [4]), 'ERR_SHAPE');
+    expectCode(() => native.compare(new Uint8Array(4), f4, f4, 6, [4], [4], [4]), 'ERR_ARGUMENT');
     expectCode(() => native.cast(new Int32Array(2), f4, 4), 'ERR_SHAPE');
   });
 });
@@ -309,6 +345,13 @@ describe.each(devices)('Tensor methods on %s', (device) => {
     same(x.split(1, 1)[2], at.split(x, 1, 1)[2]);
     same(x.chunk(2)[1], at.chunk(x, 2)[1]);
     same(x.indexSelect(1, at.tensor([2], { dtype: 'int32', device })), at.indexSelect(x, 1, at.tensor([2], { dtype: 'int32', device })));
+    same(x.eq(y), at.eq(x, y));
+    same(x.ne(2), at.ne(x, 2));
+    same(x.lt(y), at.lt(x, y));
+    same(x.le(3), at.le(x, 3));
+    same(x.gt(y), at.gt(x, y));
+    same(x.ge(y), at.ge(x, y));
+    same(x.gt(3).logicalNot(), at.le(x, 3));
     same(x.relu(), at.relu(x));
     same(x.gelu(), at.F.gelu(x));
     same(x.sigmoid(), at.sigmoid(x));

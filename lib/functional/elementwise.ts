@@ -1,6 +1,6 @@
 // elementwise.ts — arithmetic with PyTorch broadcasting (add, sub, mul, div, also with a number
-// on either side), unary math (neg, exp, log, sqrt, abs, pow, clamp), where / maskedFill, and
-// dtype conversions (toDtype).
+// on either side), unary math (neg, exp, log, sqrt, abs, pow, clamp), where / maskedFill,
+// comparisons (eq, ne, lt, le, gt, ge -> bool; logicalNot) and dtype conversions (toDtype).
 //
 // Kernels: native/{cpu,cuda}/elementwise.*. Binary ops run one strided-broadcast kernel over a
 // coalesced layout (same-shape and row-broadcast cases become plain vector loops); their
@@ -245,6 +245,61 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   check(shape.length === x.ndim && shape.every((d, i) => d === x.shape[i]), 'ERR_SHAPE',
         `maskedFill: mask [${mask.shape}] does not broadcast to x [${x.shape}]`);
   return where(mask, value, x);
+}
+
+// --- comparisons ----------------------------------------------------------------------------------
+
+// CompareOp codes of native/cpu/elementwise.h.
+const COMPARE = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
+
+// Compares in int32 when both sides are integers (int32/bool tensors, integer numbers), else in
+// float32; the result is bool and carries no gradient.
+function compareOp(name: keyof typeof COMPARE, a: Tensor | number, b: Tensor | number): Tensor {
+  const ts = [a, b].filter((v): v is Tensor => v instanceof Tensor);
+  check(ts.length > 0, 'ERR_ARGUMENT', `${name}: at least one operand must be a tensor`);
+  for (const v of [a, b]) if (!(v instanceof Tensor)) scalarOperand(name, v);
+  sameDevice(name, ...ts);
+  const device = ts[0].device;
+  const isInt = (v: Tensor | number) => (v instanceof Tensor ? v.dtype !== 'float32' : Number.isInteger(v));
+  const dtype: Dtype = isInt(a) && isInt(b) ? 'int32' : 'float32';
+  const conv = (v: Tensor | number) => (v instanceof Tensor ? toDtype(v, dtype) : full([], v, { dtype, device }));
+  const ta = conv(a), tb = conv(b);
+  const shape = broadcastShapes(ta.shape, tb.shape);
+  const out = empty(shape, { dtype: 'bool', device });
+  callNative(() => native.compare(out.buf, ta.buf, tb.buf, COMPARE[name], shape, ta.shape, tb.shape));
+  if (ta !== a) ta.dispose();
+  if (tb !== b) tb.dispose();
+  return out;
+}
+
+/** a == b elementwise (bool), broadcasting; either side may be a number. */
+export function eq(a: Tensor | number, b: Tensor | number): Tensor {
+  return compareOp('eq', a, b);
+}
+/** a != b elementwise (bool); NaN != anything. */
+export function ne(a: Tensor | number, b: Tensor | number): Tensor {
+  return compareOp('ne', a, b);
+}
+/** a < b elementwise (bool). */
+export function lt(a: Tensor | number, b: Tensor | number): Tensor {
+  return compareOp('lt', a, b);
+}
+/** a <= b elementwise (bool). */
+export function le(a: Tensor | number, b: Tensor | number): Tensor {
+  return compareOp('le', a, b);
+}
+/** a > b elementwise (bool). */
+export function gt(a: Tensor | number, b: Tensor | number): Tensor {
+  return compareOp('gt', a, b);
+}
+/** a >= b elementwise (bool). */
+export function ge(a: Tensor | number, b: Tensor | number): Tensor {
+  return compareOp('ge', a, b);
+}
+/** Elementwise not (bool): true where x is false / zero. */
+export function logicalNot(x: Tensor): Tensor {
+  check(x instanceof Tensor, 'ERR_ARGUMENT', 'logicalNot: x must be a tensor');
+  return compareOp('eq', x, 0);
 }
 
 /** A copy of x converted to `dtype` (x itself when it already has it); float -> int truncates. */

@@ -2,7 +2,10 @@
 // in its own file; this one only re-exports.
 export * from './matmul';
 export * from './shape';
-export { add, sub, mul, div, neg, exp, log, sqrt, abs, pow, clamp, where, maskedFill, broadcastShapes, toDtype } from './elementwise';
+export {
+  add, sub, mul, div, neg, exp, log, sqrt, abs, pow, clamp, where, maskedFill, broadcastShapes, toDtype, eq, ne, lt, le,
+  gt, ge, logicalNot,
+} from './elementwise';
 export * from './activations';
 export * from './reduce';
 export * from './embedding';

@@ -5,6 +5,7 @@
 // binary_forward / where_forward: for_each_row over the broadcast Layout; the innermost row has
 //   specialised loops for the common stride patterns (dense/dense, dense/scalar, scalar/dense),
 //   so a same-shape op or a row broadcast [B*T, C] + [C] runs as plain vector loops.
+// compare_forward: the same row walk as binary_forward, writing bool bytes.
 // cast: flat loops, one per (from, to) pair.
 #include "elementwise.h"
 
@@ -149,6 +150,41 @@ void binary_forward(float* out, const float* a, const float* b, const Layout& l,
     case kDiv: return binary_loop(out, a, b, l, [](float x, float y) { return x / y; });
   }
   throw Error("ERR_ARGUMENT", "binary: unknown op " + std::to_string(op));
+}
+
+template <class T, class F>
+static void compare_loop(uint8_t* out, const T* a, const T* b, const Layout& l, F f) {
+  for_each_row(l, [&](const int64_t* off, int64_t n, const int64_t* st) {
+    uint8_t* o = out + off[0];
+    const T* pa = a + off[1];
+    const T* pb = b + off[2];
+    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+      #pragma omp simd
+      for (int64_t i = 0; i < n; i++) o[i] = f(pa[i], pb[i]);
+    } else {
+      for (int64_t i = 0; i < n; i++) o[i * st[0]] = f(pa[i * st[1]], pb[i * st[2]]);
+    }
+  });
+}
+
+template <class T>
+static void compare_t(uint8_t* out, const T* a, const T* b, const Layout& l, int op) {
+  switch (op) {
+    case kEq: return compare_loop(out, a, b, l, [](T x, T y) { return (uint8_t)(x == y); });
+    case kNe: return compare_loop(out, a, b, l, [](T x, T y) { return (uint8_t)(x != y); });
+    case kLt: return compare_loop(out, a, b, l, [](T x, T y) { return (uint8_t)(x < y); });
+    case kLe: return compare_loop(out, a, b, l, [](T x, T y) { return (uint8_t)(x <= y); });
+    case kGt: return compare_loop(out, a, b, l, [](T x, T y) { return (uint8_t)(x > y); });
+    case kGe: return compare_loop(out, a, b, l, [](T x, T y) { return (uint8_t)(x >= y); });
+  }
+  throw Error("ERR_ARGUMENT", "compare: unknown op " + std::to_string(op));
+}
+
+void compare_forward(uint8_t* out, const float* a, const float* b, const Layout& l, int op) {
+  compare_t(out, a, b, l, op);
+}
+void compare_forward(uint8_t* out, const int32_t* a, const int32_t* b, const Layout& l, int op) {
+  compare_t(out, a, b, l, op);
 }
 
 void where_forward(float* out, const uint8_t* cond, const float* a, const float* b, const Layout& l) {

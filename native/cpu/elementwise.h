@@ -42,6 +42,10 @@ bool unary_has_backward(int op);
 // out = a (op) b with broadcasting. Must match BINARY in lib/functional/elementwise.ts.
 enum BinaryOp : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kBinaryOpCount = 4 };
 
+// out (bool) = a (op) b with broadcasting, a and b both float32 or both int32. Must match
+// COMPARE in lib/functional/elementwise.ts. NaN compares unequal to everything (ne is true).
+enum CompareOp : int { kEq = 0, kNe = 1, kLt = 2, kLe = 3, kGt = 4, kGe = 5, kCompareOpCount = 6 };
+
 // dtype codes of cast (lib/tensor.ts order): 0 float32, 1 int32, 2 bool.
 
 namespace cpu {
@@ -56,6 +60,10 @@ void unary_backward(float* dx, const float* dy, const float* saved, int64_t n, i
 
 // out = a (op) b over l: operand 0 out (dense), 1 a, 2 b.
 void binary_forward(float* out, const float* a, const float* b, const Layout& l, int op);
+
+// out = a (op) b over l: operand 0 out (bool bytes, dense), 1 a, 2 b; float32 or int32 inputs.
+void compare_forward(uint8_t* out, const float* a, const float* b, const Layout& l, int op);
+void compare_forward(uint8_t* out, const int32_t* a, const int32_t* b, const Layout& l, int op);
 
 // out = cond ? a : b over l: operand 0 out (dense), 1 cond (bool bytes), 2 a, 3 b.
 void where_forward(float* out, const uint8_t* cond, const float* a, const float* b, const Layout& l);

@@ -9,6 +9,7 @@
 //                         coordinates of the coalesced Layout (<= kMaxDims dims, loops fully
 //                         unrolled so the Layout stays in parameter space) and reads a and b
 //                         through their strides (0 on broadcast dims).
+// compare_{float,int}_kernel<F>: out (bool) = F(a, b), the same general indexing as binary_kernel.
 // where_kernel:           out = cond ? a : b, the same general indexing with four operands.
 // cast_kernel<C>:         out[i] = C(x[i]) for the six dtype pairs.
 #include "launch.cuh"
@@ -227,6 +228,62 @@ void binary_forward(float* out, const float* a, const float* b, const Layout& l,
     case kDiv: return launch_binary<DivF>(out, a, b, l);
   }
   throw Error("ERR_ARGUMENT", "binary: unknown op " + std::to_string(op));
+}
+
+template <class T> struct EqF { __device__ uint8_t operator()(T x, T y) const { return x == y; } };
+template <class T> struct NeF { __device__ uint8_t operator()(T x, T y) const { return x != y; } };
+template <class T> struct LtF { __device__ uint8_t operator()(T x, T y) const { return x < y; } };
+template <class T> struct LeF { __device__ uint8_t operator()(T x, T y) const { return x <= y; } };
+template <class T> struct GtF { __device__ uint8_t operator()(T x, T y) const { return x > y; } };
+template <class T> struct GeF { __device__ uint8_t operator()(T x, T y) const { return x >= y; } };
+
+// F is a comparison functor on one element type; compare_kernel<F> deduces it from F's call.
+template <class T, class F>
+__device__ __forceinline__ void compare_body(uint8_t* out, const T* a, const T* b, const Layout& l, int64_t n, F f) {
+  ATENTO_GRID_STRIDE(i, n) {
+    int64_t off[3];
+    layout_offsets<3>(l, i, off);
+    out[off[0]] = f(a[off[1]], b[off[2]]);
+  }
+}
+template <class F>
+__global__ void compare_float_kernel(uint8_t* out, const float* a, const float* b, Layout l, int64_t n, F f) {
+  compare_body(out, a, b, l, n, f);
+}
+template <class F>
+__global__ void compare_int_kernel(uint8_t* out, const int32_t* a, const int32_t* b, Layout l, int64_t n, F f) {
+  compare_body(out, a, b, l, n, f);
+}
+
+template <class F>
+static void launch_compare(uint8_t* out, const float* a, const float* b, const Layout& l, int64_t n) {
+  ATENTO_LAUNCH(compare_float_kernel<F>, grid_for(n, kBlock), kBlock, 0, stream(), out, a, b, l, n, F{});
+}
+template <class F>
+static void launch_compare(uint8_t* out, const int32_t* a, const int32_t* b, const Layout& l, int64_t n) {
+  ATENTO_LAUNCH(compare_int_kernel<F>, grid_for(n, kBlock), kBlock, 0, stream(), out, a, b, l, n, F{});
+}
+
+template <class T>
+static void compare_t(uint8_t* out, const T* a, const T* b, const Layout& l, int op) {
+  int64_t n = layout_numel(l);
+  if (n <= 0) return;
+  switch (op) {
+    case kEq: return launch_compare<EqF<T>>(out, a, b, l, n);
+    case kNe: return launch_compare<NeF<T>>(out, a, b, l, n);
+    case kLt: return launch_compare<LtF<T>>(out, a, b, l, n);
+    case kLe: return launch_compare<LeF<T>>(out, a, b, l, n);
+    case kGt: return launch_compare<GtF<T>>(out, a, b, l, n);
+    case kGe: return launch_compare<GeF<T>>(out, a, b, l, n);
+  }
+  throw Error("ERR_ARGUMENT", "compare: unknown op " + std::to_string(op));
+}
+
+void compare_forward(uint8_t* out, const float* a, const float* b, const Layout& l, int op) {
+  compare_t(out, a, b, l, op);
+}
+void compare_forward(uint8_t* out, const int32_t* a, const int32_t* b, const Layout& l, int op) {
+  compare_t(out, a, b, l, op);
 }
 
 __global__ void where_kernel(float* out, const uint8_t* cond, const float* a, const float* b, Layout l, int64_t n) {

@@ -13,6 +13,8 @@ void axpy(float* y, const float* x, float alpha, int64_t n);
 void unary_forward(float* out, const float* x, int64_t n, int op, float a, float b);
 void unary_backward(float* dx, const float* dy, const float* saved, int64_t n, int op, float a, float b);
 void binary_forward(float* out, const float* a, const float* b, const Layout& l, int op);
+void compare_forward(uint8_t* out, const float* a, const float* b, const Layout& l, int op);
+void compare_forward(uint8_t* out, const int32_t* a, const int32_t* b, const Layout& l, int op);
 void where_forward(float* out, const uint8_t* cond, const float* a, const float* b, const Layout& l);
 void cast(void* out, const void* x, int64_t n, int from, int to);
 

@@ -75,6 +75,28 @@ ATENTO_EXPORT(binary) {
   return info.Env().Undefined();
 }
 
+// compare(out, a, b, op, outShape, aShape, bShape): out (bool) = a (op) b with broadcasting
+// (CompareOp codes); a and b both float32 or both int32.
+ATENTO_EXPORT(compare) {
+  Args a(info, "compare");
+  int op = (int)a.int64(3);
+  check(op >= 0 && op < kCompareOpCount, "ERR_ARGUMENT", "compare: unknown op " + std::to_string(op));
+  std::vector<int64_t> os = a.int64s(4), as = a.int64s(5), bs = a.int64s(6);
+  Layout l = broadcast_layout("compare", os, {as, bs});
+  uint8_t* out = a.u8(0, count_of(os, "compare"));
+  Buffer x = a.buffer(1);
+  if (x.dtype == Dtype::Int32) {
+    const int32_t* pa = a.i32(1, count_of(as, "compare"));
+    const int32_t* pb = a.i32(2, count_of(bs, "compare"));
+    ATENTO_DISPATCH(a.device(), compare_forward(out, pa, pb, l, op));
+  } else {
+    const float* pa = a.f32(1, count_of(as, "compare"));
+    const float* pb = a.f32(2, count_of(bs, "compare"));
+    ATENTO_DISPATCH(a.device(), compare_forward(out, pa, pb, l, op));
+  }
+  return info.Env().Undefined();
+}
+
 // where(out, cond, a, b, outShape, condShape, aShape, bShape): out = cond ? a : b, broadcasting.
 ATENTO_EXPORT(where) {
   Args a(info, "where");
