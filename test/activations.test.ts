@@ -49,6 +49,43 @@ describe.each(devices)('activations on %s', (device) => {
       gradCheck(() => [f(x)], [x], { what: name });
     });
   }
+  it('exp, tanh, sigmoid and gelu stay accurate over wide ranges (the cpu uses vectorisable approximations)', () => {
+    const n = 4001;
+    const grid = (lo: number, hi: number) => Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+    // relative error against float64, with an absolute floor below which values do not matter
+    const rel = (got: ArrayLike<number>, x: Float32Array, f: (v: number) => number, rtol: number, floor: number, what: string) => {
+      for (let i = 0; i < x.length; i++) {
+        const want = f(x[i]);
+        const err = Math.abs(got[i] - want);
+        if (!(err <= rtol * Math.abs(want) + floor)) throw new Error(`${what}(${x[i]}) = ${got[i]}, want ${want}`);
+      }
+    };
+    const xe = grid(-87, 88);
+    rel(at.exp(at.tensor(xe, { device })).dataSync(), xe, Math.exp, 2e-7, 0, 'exp'); // ~1.5 ulp
+    const xt = grid(-2, 2);
+    rel(at.tanh(at.tensor(xt, { device })).dataSync(), xt, Math.tanh, 3e-7, 1e-30, 'tanh');
+    const tiny = Float32Array.from([1e-30, -3e-8, 1e-4, 0.6249, 0.6251, -0.625, 9, -40]);
+    rel(at.tanh(at.tensor(tiny, { device })).dataSync(), tiny, Math.tanh, 3e-7, 0, 'tanh');
+    const xs = grid(-30, 30);
+    rel(at.sigmoid(at.tensor(xs, { device })).dataSync(), xs, (v) => 1 / (1 + Math.exp(-v)), 5e-7, 0, 'sigmoid');
+    // gelu: erfc-based on the cpu, so the negative tail keeps ~1e-6 relative accuracy
+    const erf = (v: number) => { // Abramowitz-Stegun 7.1.26 is too coarse; use a series / continued fraction in float64
+      const a = Math.abs(v);
+      let r: number;
+      if (a < 3) { let term = a, sum = a; for (let k = 1; k < 80; k++) { term *= -a * a / k; sum += term / (2 * k + 1); } r = (2 / Math.sqrt(Math.PI)) * sum; }
+      else { let f = 0; for (let k = 60; k >= 1; k--) f = (k / 2) / (a + f); r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f); }
+      return v < 0 ? -r : r;
+    };
+    const erfc = (v: number) => { // for v >= 3 without cancellation
+      let f = 0;
+      for (let k = 60; k >= 1; k--) f = (k / 2) / (v + f);
+      return Math.exp(-v * v) / Math.sqrt(Math.PI) / (v + f);
+    };
+    const gelu = (v: number) => (v < -3 * Math.SQRT2 ? 0.5 * v * erfc(-v / Math.SQRT2) : 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    const xg = grid(-6, 6);
+    rel(at.F.gelu(at.tensor(xg, { device })).dataSync(), xg, gelu, 3e-6, 1e-12, 'gelu');
+  });
+
   it('gelu (erf) gradients by finite differences', () => {
     const x = at.tensor([-3, -1.5, -0.3, 0.2, 0.9, 2.5], [6], { device, requiresGrad: true });
     gradCheck(() => [at.F.gelu(x)], [x], { what: 'gelu' });

@@ -71,7 +71,8 @@ struct SigmoidF { float a, b; __device__ float operator()(float v) const { retur
 struct TanhF { float a, b; __device__ float operator()(float v) const { return tanhf(v); } };
 struct GeluF {
   float a, b;
-  __device__ float operator()(float v) const { return 0.5f * v * (1.0f + erff(v * kSqrt1_2)); }
+  // 1 + erf(y) = erfc(-y): no cancellation for y << 0 (matches the cpu's erfc-based form)
+  __device__ float operator()(float v) const { return 0.5f * v * erfcf(-v * kSqrt1_2); }
 };
 struct GeluTanhF {
   float a, b;
@@ -134,7 +135,7 @@ struct TanhB { float a, b; __device__ float operator()(float g, float y) const {
 struct GeluB {
   float a, b;
   __device__ float operator()(float g, float x) const {
-    float cdf = 0.5f * (1.0f + erff(x * kSqrt1_2));
+    float cdf = 0.5f * erfcf(-x * kSqrt1_2);
     float pdf = kInvSqrt2Pi * expf(-0.5f * x * x);
     return g * (cdf + x * pdf);
   }
