@@ -34,6 +34,9 @@
 
 #include "parallel.h"
 
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -93,15 +96,51 @@ inline vf vexp(vf x) {
   return (vf)((vi)y & ~under);
 }
 
+// Horizontal max and sum by halving (a tree: 4 dependent steps at VL = 16, not 15).
+typedef float f4 __attribute__((vector_size(4 * sizeof(float))));
+template <class V, class H>
+inline void halves(V x, H& lo, H& hi) {
+  static_assert(sizeof(V) == 2 * sizeof(H), "halves of a vector");
+  std::memcpy(&lo, &x, sizeof(H));
+  std::memcpy(&hi, reinterpret_cast<const char*>(&x) + sizeof(H), sizeof(H));
+}
 inline float hmax(vf x) {
-  float m = x[0];
-  for (int i = 1; i < VL; i++) m = x[i] > m ? x[i] : m;
-  return m;
+  f4 m;
+#if defined(__AVX512F__)
+  typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+  f8 a, b;
+  halves(x, a, b);
+  const f8 m8 = a > b ? a : b;
+  f4 c, d;
+  halves(m8, c, d);
+  m = c > d ? c : d;
+#elif defined(__AVX__)
+  f4 c, d;
+  halves(x, c, d);
+  m = c > d ? c : d;
+#else
+  m = x;
+#endif
+  const float e = m[0] > m[1] ? m[0] : m[1], f = m[2] > m[3] ? m[2] : m[3];
+  return e > f ? e : f;
 }
 inline float hsum(vf x) {
-  float s = 0;
-  for (int i = 0; i < VL; i++) s += x[i];
-  return s;
+  f4 m;
+#if defined(__AVX512F__)
+  typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+  f8 a, b;
+  halves(x, a, b);
+  f4 c, d;
+  halves(a + b, c, d);
+  m = c + d;
+#elif defined(__AVX__)
+  f4 c, d;
+  halves(x, c, d);
+  m = c + d;
+#else
+  m = x;
+#endif
+  return (m[0] + m[1]) + (m[2] + m[3]);
 }
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -147,32 +186,86 @@ inline void micro_rows(int nv, float* C, int64_t ldc, const float* A, int64_t ld
   }
 }
 
+// Causal tiles on the diagonal need only part of each product; `Tri` says which part, for a
+// block of rows [r, r + mr) of C, with `off` the diagonal's offset:
+//   NEnd    columns n < off + r + mr           (S = Q K^T, dP = dO V^T: keys past the last query)
+//   KEnd    k < off + r + mr                   (O += P V, dQ += dS K: k runs over keys)
+//   KBegin  k >= off + r                       (dV += P^T dO, dK += dS^T Q: k runs over queries)
+// Columns skipped under NEnd are left unwritten: the caller masks them. KEnd/KBegin need acc.
+enum class Tri { None, NEnd, KEnd, KBegin };
+
 template <bool TA>
 void tile_gemm(float* C, int64_t ldc, const float* A, int64_t lda, const float* B, int64_t ldb,
-               int64_t M, int64_t N, int64_t K, bool acc) {
+               int64_t M, int64_t N, int64_t K, bool acc, Tri tri = Tri::None, int64_t off = 0) {
   for (int64_t n0 = 0; n0 < N; n0 += kNV * VL) {
     const int nv = (int)std::min<int64_t>(kNV, (N - n0) / VL);
-    auto a_at = [&](int64_t r) { return TA ? A + r : A + r * lda; };
-    int64_t r = 0;
-    for (; r + kMR <= M; r += kMR)
-      micro_rows<kMR, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc);
-    switch (M - r) {
-      case 0: break;
-      case 1: micro_rows<1, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
-      case 2: micro_rows<2, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
-      case 3: micro_rows<3, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
-      case 4: if constexpr (kMR > 4) micro_rows<4, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
-      default: if constexpr (kMR > 5) micro_rows<5, TA>(nv, C + r * ldc + n0, ldc, a_at(r), lda, B + n0, ldb, K, acc); break;
+    for (int64_t r = 0; r < M; r += kMR) {
+      const int64_t mr = std::min<int64_t>(kMR, M - r);
+      int nvb = nv;
+      int64_t kb = 0, ke = K;
+      if (tri == Tri::NEnd) {
+        const int64_t lim = off + r + mr - n0;
+        if (lim <= 0) continue;
+        nvb = (int)std::min<int64_t>(nv, cdiv(lim, VL));
+      } else if (tri == Tri::KEnd) {
+        ke = std::clamp<int64_t>(off + r + mr, 0, K);
+      } else if (tri == Tri::KBegin) {
+        kb = std::clamp<int64_t>(off + r, 0, K);
+      }
+      if (acc && kb >= ke) continue;
+      float* c = C + r * ldc + n0;
+      const float* a = (TA ? A + r : A + r * lda) + (TA ? kb * lda : kb);
+      const float* b = B + n0 + kb * ldb;
+      switch (mr) {
+        case kMR: micro_rows<kMR, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
+        case 1: micro_rows<1, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
+        case 2: micro_rows<2, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
+        case 3: micro_rows<3, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
+        case 4: if constexpr (kMR > 4) micro_rows<4, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
+        default: if constexpr (kMR > 5) micro_rows<5, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
+      }
     }
   }
 }
 
 // ---- packing ------------------------------------------------------------------------------------
 // dst[c][t] = src[t][c] for t < T, c < C (src row length C); columns t in [T, ldt) are zero.
+// 8 x 8 blocks are transposed in registers with AVX shuffles (a plain strided loop was a quarter
+// of the forward's time at T = 256, D = 64); the ragged edges element by element.
+#if defined(__AVX__)
+inline void transpose8x8(float* dst, int64_t ldd, const float* src, int64_t lds) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
+         r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds),
+         r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
 void pack_transposed(float* dst, int64_t ldt, const float* src, int64_t T, int64_t C) {
+  int64_t t8 = 0, c8 = 0;
+#if defined(__AVX__)
+  t8 = T / 8 * 8;
+  c8 = C / 8 * 8;
+  for (int64_t t0 = 0; t0 < t8; t0 += 8)
+    for (int64_t c0 = 0; c0 < c8; c0 += 8) transpose8x8(dst + c0 * ldt + t0, ldt, src + t0 * C + c0, C);
+#endif
   for (int64_t c = 0; c < C; c++) {
     float* d = dst + c * ldt;
-    for (int64_t t = 0; t < T; t++) d[t] = src[t * C + c];
+    for (int64_t t = c < c8 ? t8 : 0; t < T; t++) d[t] = src[t * C + c];
     for (int64_t t = T; t < ldt; t++) d[t] = 0.0f;
   }
 }
@@ -222,18 +315,32 @@ struct Problem {
   }
 };
 
-// s[0, width): raw <q_i, k_j> for keys j0.. -> scale * s + mask for visible keys, -inf after.
-inline void scale_and_mask(float* s, int64_t width, int64_t valid, float scale, const float* mrow,
-                           int64_t msk, int64_t j0) {
+// s[0, width): raw <q_i, k_j> for keys j0.. -> scale * s + mask for visible keys [0, valid),
+// -inf after. Returns the largest of them (-inf when none is visible).
+inline float scale_and_mask(float* s, int64_t width, int64_t valid, float scale, const float* mrow,
+                            int64_t msk, int64_t j0) {
+  vf mx = splat(kNegInf);
+  int64_t c = 0;
   if (!mrow) {
-    for (int64_t c = 0; c < valid; c++) s[c] *= scale;
+    for (; c + VL <= valid; c += VL) {
+      const vf x = loadu(s + c) * scale;
+      storeu(s + c, x);
+      mx = select(x > mx, x, mx);
+    }
   } else if (msk == 1) {
-    const float* m = mrow + j0;
-    for (int64_t c = 0; c < valid; c++) s[c] = s[c] * scale + m[c];
-  } else {
-    for (int64_t c = 0; c < valid; c++) s[c] = s[c] * scale + mrow[(j0 + c) * msk];
+    for (; c + VL <= valid; c += VL) {
+      const vf x = loadu(s + c) * scale + loadu(mrow + j0 + c);
+      storeu(s + c, x);
+      mx = select(x > mx, x, mx);
+    }
   }
-  for (int64_t c = valid; c < width; c++) s[c] = kNegInf;
+  float m = hmax(mx);
+  for (; c < valid; c++) {
+    s[c] = s[c] * scale + (mrow ? mrow[(j0 + c) * msk] : 0.0f);
+    m = s[c] > m ? s[c] : m;
+  }
+  for (; c < width; c++) s[c] = kNegInf;
+  return m;
 }
 
 // ---- forward ------------------------------------------------------------------------------------
@@ -266,37 +373,36 @@ void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, c
   const int64_t ntiles = p.key_tiles(i0, bq);
   for (int64_t jt = 0; jt < ntiles; jt++) {
     const int64_t j0 = jt * kBK, bk = std::min(kBK, Tk - j0);
-    tile_gemm<false>(S, kBK, Q + i0 * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false);
+    const Tri tri_n = p.causal ? Tri::NEnd : Tri::None, tri_k = p.causal ? Tri::KEnd : Tri::None;
+    tile_gemm<false>(S, kBK, Q + i0 * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false, tri_n, i0 - j0);
     for (int64_t r = 0; r < bq; r++) {
       const int64_t i = i0 + r;
       float* s = S + r * kBK;
-      scale_and_mask(s, kBK, p.visible(i, j0, bk), p.scale, p.mask_row(bh, i), p.ms[3], j0);
-      vf mx = splat(kNegInf);
-      for (int64_t c = 0; c < kBK; c += VL) {
-        const vf x = loadu(s + c);
-        mx = select(x > mx, x, mx);
-      }
+      const int64_t valid = p.visible(i, j0, bk);
+      const float mx = scale_and_mask(s, kBK, valid, p.scale, p.mask_row(bh, i), p.ms[3], j0);
       const float m_old = w.m[r];
-      const float m_new = std::max(m_old, hmax(mx));
+      const float m_new = std::max(m_old, mx);
       if (m_new == kNegInf) {  // nothing visible yet: P row 0, O and l stay 0
         std::fill(s, s + kBK, 0.0f);
         continue;
       }
       vf sum = vf{};
-      for (int64_t c = 0; c < kBK; c += VL) {
+      int64_t c = 0;
+      for (; c < valid; c += VL) {
         const vf e = vexp(loadu(s + c) - m_new);
         storeu(s + c, e);
         sum += e;
       }
+      for (; c < kBK; c += VL) storeu(s + c, vf{});  // hidden keys: P = 0
       const float alpha = m_old == kNegInf ? 0.0f : std::exp(m_old - m_new);
       w.l[r] = w.l[r] * alpha + hsum(sum);
       w.m[r] = m_new;
-      if (alpha != 1.0f) {
+      if (alpha != 1.0f && m_old != kNegInf) {  // (an empty row of O needs no rescale)
         float* o = O + r * DvP;
         for (int64_t c = 0; c < DvP; c++) o[c] *= alpha;
       }
     }
-    tile_gemm<false>(O, DvP, S, kBK, Vp + j0 * DvP, DvP, bq, DvP, bk, true);
+    tile_gemm<false>(O, DvP, S, kBK, Vp + j0 * DvP, DvP, bq, DvP, bk, true, tri_k, i0 - j0);
   }
   for (int64_t r = 0; r < bq; r++) {
     const int64_t i = i0 + r;
@@ -310,19 +416,20 @@ void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, c
 
 // ---- backward -----------------------------------------------------------------------------------
 struct BackwardScratch {
-  std::vector<float> kt, vt, kp_buf, qp_buf, dop_buf, S, dP, dK, dV, dQ;
+  std::vector<float> kt, vt, kp_buf, qp_buf, dop_buf, di, S, dP, dK, dV, dQ;
   const float *Qp = nullptr, *Kp = nullptr, *dOp = nullptr;
   int64_t bh = -1;
   explicit BackwardScratch(const Problem& p)
-      : kt(p.D * p.TkP), vt(p.Dv * p.TkP), S(kBQ * kBK), dP(kBQ * kBK), dK(kBK * p.DP),
-        dV(kBK * p.DvP) {}
+      : kt(p.D * p.TkP), vt(p.Dv * p.TkP), di(p.Tq), S(kBQ * kBK), dP(kBQ * kBK) {}
 };
 
 struct BackwardArgs {
   float *dq, *dk, *dv;
-  const float *dout, *q, *k, *v, *lse, *Di;
+  const float *dout, *q, *k, *v, *out, *lse;
 };
 
+// Per head: K^T, V^T, rows of K, Q, dO padded to the vector length where needed, and
+// Di = rowsum(dO * O) of its queries.
 void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh) {
   if (w.bh == bh) return;
   const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv;
@@ -331,19 +438,55 @@ void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, 
   w.Kp = padded_rows(w.kp_buf, a.k + bh * Tk * D, Tk, D, p.DP);
   w.Qp = padded_rows(w.qp_buf, a.q + bh * Tq * D, Tq, D, p.DP);
   w.dOp = padded_rows(w.dop_buf, a.dout + bh * Tq * Dv, Tq, Dv, p.DvP);
+  for (int64_t i = 0; i < Tq; i++) {
+    const float *x = a.dout + (bh * Tq + i) * Dv, *y = a.out + (bh * Tq + i) * Dv;
+    vf acc = vf{};
+    int64_t c = 0;
+    for (; c + VL <= Dv; c += VL) acc += loadu(x + c) * loadu(y + c);
+    float sum = hsum(acc);
+    for (; c < Dv; c++) sum += x[c] * y[c];
+    w.di[i] = sum;
+  }
   w.bh = bh;
 }
 
-// One (query tile i0, key tile j0) block of head bh. Accumulates dK, dV of the key tile into
-// w.dK / w.dV when do_kv, and dQ of the query tile into dQ (rows i0.., row stride DP) when given.
+// An accumulator: rows of `cols` floats (`ld` apart, ld a multiple of VL). It is the output
+// itself when no padding is needed, else scratch copied out by finish().
+struct Acc {
+  float* ptr;
+  int64_t ld;
+  float* out;  // where finish() copies to (nullptr: ptr is the output)
+  int64_t cols;
+  Acc(float* out_, int64_t cols_, int64_t ld_, std::vector<float>& scratch, int64_t rows)
+      : ptr(out_), ld(cols_), out(nullptr), cols(cols_) {
+    if (ld_ != cols_) {
+      scratch.resize(rows * ld_);
+      ptr = scratch.data();
+      ld = ld_;
+      out = out_;
+    }
+    std::fill(ptr, ptr + rows * ld, 0.0f);
+  }
+  void finish(int64_t rows) const {
+    if (out)
+      for (int64_t r = 0; r < rows; r++) std::memcpy(out + r * cols, ptr + r * ld, cols * sizeof(float));
+  }
+};
+
+// One (query tile i0, key tile j0) block of head bh: adds its share of dK, dV (rows of the key
+// tile) and dQ (rows of the query tile) to the accumulators given (null: not wanted).
+// dS carries the scale, so dK = dS^T Q and dQ = dS K need none afterwards.
 void backward_block(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh,
-                    int64_t i0, int64_t j0, bool do_kv, float* dQ) {
+                    int64_t i0, int64_t j0, const Acc* dK, const Acc* dV, float* dQ, int64_t ldq) {
   const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv, DP = p.DP, DvP = p.DvP, TkP = p.TkP;
   const int64_t bq = std::min(kBQ, Tq - i0), bk = std::min(kBK, Tk - j0);
   float* S = w.S.data();
   float* dP = w.dP.data();
-  tile_gemm<false>(S, kBK, a.q + (bh * Tq + i0) * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false);
-  tile_gemm<false>(dP, kBK, a.dout + (bh * Tq + i0) * Dv, Dv, w.vt.data() + j0, TkP, bq, kBK, Dv, false);
+  // Causal diagonal tiles: only the part of each product on or below the diagonal.
+  const Tri tri_n = p.causal ? Tri::NEnd : Tri::None, tri_ke = p.causal ? Tri::KEnd : Tri::None,
+            tri_kb = p.causal ? Tri::KBegin : Tri::None;
+  tile_gemm<false>(S, kBK, a.q + (bh * Tq + i0) * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false, tri_n, i0 - j0);
+  tile_gemm<false>(dP, kBK, a.dout + (bh * Tq + i0) * Dv, Dv, w.vt.data() + j0, TkP, bq, kBK, Dv, false, tri_n, i0 - j0);
   for (int64_t r = 0; r < bq; r++) {
     const int64_t i = i0 + r;
     float* s = S + r * kBK;
@@ -354,40 +497,41 @@ void backward_block(const Problem& p, BackwardScratch& w, const BackwardArgs& a,
       std::fill(ds, ds + kBK, 0.0f);
       continue;
     }
-    scale_and_mask(s, kBK, p.visible(i, j0, bk), p.scale, p.mask_row(bh, i), p.ms[3], j0);
-    const float di = a.Di[bh * Tq + i];
-    for (int64_t c = 0; c < kBK; c += VL) {
+    const int64_t valid = p.visible(i, j0, bk);
+    scale_and_mask(s, kBK, valid, p.scale, p.mask_row(bh, i), p.ms[3], j0);
+    const float di = w.di[i];
+    int64_t c = 0;
+    for (; c < valid; c += VL) {
       const vf pv = vexp(loadu(s + c) - L);
       storeu(s + c, pv);
-      storeu(ds + c, pv * (loadu(ds + c) - di));
+      // past `valid` dP may not have been computed (Tri::NEnd): dS = 0 wherever P = 0
+      storeu(ds + c, select(pv == 0.0f, vf{}, pv * (loadu(ds + c) - di) * p.scale));
+    }
+    for (; c < kBK; c += VL) {  // hidden keys
+      storeu(s + c, vf{});
+      storeu(ds + c, vf{});
     }
   }
-  if (do_kv) {
-    tile_gemm<true>(w.dV.data(), DvP, S, kBK, w.dOp + (i0 * DvP), DvP, bk, DvP, bq, true);
-    tile_gemm<true>(w.dK.data(), DP, dP, kBK, w.Qp + (i0 * DP), DP, bk, DP, bq, true);
-  }
-  if (dQ) tile_gemm<false>(dQ, DP, dP, kBK, w.Kp + j0 * DP, DP, bq, DP, bk, true);
+  if (dV) tile_gemm<true>(dV->ptr, dV->ld, S, kBK, w.dOp + i0 * DvP, DvP, bk, DvP, bq, true, tri_kb, j0 - i0);
+  if (dK) tile_gemm<true>(dK->ptr, dK->ld, dP, kBK, w.Qp + i0 * DP, DP, bk, DP, bq, true, tri_kb, j0 - i0);
+  if (dQ) tile_gemm<false>(dQ, ldq, dP, kBK, w.Kp + j0 * DP, DP, bq, DP, bk, true, tri_ke, i0 - j0);
 }
 
 // Query tiles whose rows can see key tile j0 (causal: those reaching down to j0).
 inline int64_t first_query_tile(const Problem& p, int64_t j0) { return p.causal ? j0 / kBQ : 0; }
 
-void write_scaled(float* dst, int64_t C, const float* src, int64_t CP, int64_t rows, float scale) {
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++) dst[r * C + c] = scale * src[r * CP + c];
-}
-
-// dK, dV of key tile j0 of head bh (and dQ of the whole head into w.dQ when dQ_all).
+// dK, dV of key tile jt of head bh; with dQ given (the head's dQ accumulator, row stride ldq),
+// also the key tile's share of dQ.
 void backward_key_tile(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh,
-                       int64_t jt, bool dq_too) {
+                       int64_t jt, float* dQ, int64_t ldq) {
   const int64_t j0 = jt * kBK, bk = std::min(kBK, p.Tk - j0);
-  std::fill(w.dK.begin(), w.dK.end(), 0.0f);
-  std::fill(w.dV.begin(), w.dV.end(), 0.0f);
+  const Acc dK(a.dk + (bh * p.Tk + j0) * p.D, p.D, p.DP, w.dK, bk);
+  const Acc dV(a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv, p.DvP, w.dV, bk);
   const int64_t nqt = cdiv(p.Tq, kBQ);
   for (int64_t it = first_query_tile(p, j0); it < nqt; it++)
-    backward_block(p, w, a, bh, it * kBQ, j0, true, dq_too ? w.dQ.data() + it * kBQ * p.DP : nullptr);
-  write_scaled(a.dk + (bh * p.Tk + j0) * p.D, p.D, w.dK.data(), p.DP, bk, p.scale);
-  write_scaled(a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv, w.dV.data(), p.DvP, bk, 1.0f);
+    backward_block(p, w, a, bh, it * kBQ, j0, &dK, &dV, dQ ? dQ + it * kBQ * ldq : nullptr, ldq);
+  dK.finish(bk);
+  dV.finish(bk);
 }
 
 }  // namespace
@@ -416,28 +560,19 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t BH = B * H, nqt = cdiv(Tq, kBQ), nkt = cdiv(Tk, kBK);
   if (BH == 0) return;
   const bool parallel = BH * std::max<int64_t>(Tq, 1) * std::max<int64_t>(Tk, 1) * (D + Dv) > kParallelGrain;
-  // Di = rowsum(dO * O)
-  std::vector<float> Di(BH * Tq);
-  #pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t r = 0; r < BH * Tq; r++) {
-    float s = 0.0f;
-    for (int64_t c = 0; c < Dv; c++) s += dout[r * Dv + c] * out[r * Dv + c];
-    Di[r] = s;
-  }
-  const BackwardArgs a{dq, dk, dv, dout, q, k, v, lse, Di.data()};
+  const BackwardArgs a{dq, dk, dv, dout, q, k, v, out, lse};
   const int threads = parallel ? num_threads() : 1;
   if (threads == 1 || BH >= 2 * threads) {
-    // Whole heads per thread: dQ accumulates over key tiles in a per-head buffer.
+    // Whole heads per thread: dQ accumulates over the key tiles of its head.
     #pragma omp parallel if (parallel)
     {
       BackwardScratch w(p);
-      w.dQ.resize(Tq * p.DP);
       #pragma omp for schedule(dynamic)
       for (int64_t bh = 0; bh < BH; bh++) {
         backward_pack(p, w, a, bh);
-        std::fill(w.dQ.begin(), w.dQ.end(), 0.0f);
-        for (int64_t jt = 0; jt < nkt; jt++) backward_key_tile(p, w, a, bh, jt, true);
-        write_scaled(dq + bh * Tq * D, D, w.dQ.data(), p.DP, Tq, scale);
+        const Acc dQ(dq + bh * Tq * D, D, p.DP, w.dQ, Tq);
+        for (int64_t jt = 0; jt < nkt; jt++) backward_key_tile(p, w, a, bh, jt, dQ.ptr, dQ.ld);
+        dQ.finish(Tq);
       }
     }
     return;
@@ -450,17 +585,16 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     for (int64_t task = 0; task < BH * nkt; task++) {
       const int64_t bh = task / nkt;
       backward_pack(p, w, a, bh);
-      backward_key_tile(p, w, a, bh, task % nkt, false);
+      backward_key_tile(p, w, a, bh, task % nkt, nullptr, 0);
     }
-    w.dQ.resize(kBQ * p.DP);
     #pragma omp for schedule(dynamic)
     for (int64_t task = 0; task < BH * nqt; task++) {
-      const int64_t bh = task / nqt, i0 = (task % nqt) * kBQ;
+      const int64_t bh = task / nqt, i0 = (task % nqt) * kBQ, bq = std::min(kBQ, Tq - i0);
       backward_pack(p, w, a, bh);
-      std::fill(w.dQ.begin(), w.dQ.end(), 0.0f);
-      for (int64_t jt = 0; jt < p.key_tiles(i0, std::min(kBQ, Tq - i0)); jt++)
-        backward_block(p, w, a, bh, i0, jt * kBK, false, w.dQ.data());
-      write_scaled(dq + (bh * Tq + i0) * D, D, w.dQ.data(), p.DP, std::min(kBQ, Tq - i0), scale);
+      const Acc dQ(dq + (bh * Tq + i0) * D, D, p.DP, w.dQ, bq);
+      for (int64_t jt = 0; jt < p.key_tiles(i0, bq); jt++)
+        backward_block(p, w, a, bh, i0, jt * kBK, nullptr, nullptr, dQ.ptr, dQ.ld);
+      dQ.finish(bq);
     }
   }
 }
