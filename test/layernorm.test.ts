@@ -75,7 +75,20 @@ describe.each(devices)('layerNorm on %s', (device) => {
     });
   }
 
-  it('keeps full precision when |mean| >> std (mean measured about a first estimate)', () => {
+  it('keeps precision when the first value of a row is an outlier (the shift of the shifted sums)', () => {
+    // var = V/C - (D/C)^2 about x0 = x[0] = 1e4 cancels ~C = 128 times: ~1e-5 relative, not more.
+    const C = 128, xs = randn(C, 9);
+    xs[0] = 1e4;
+    const ref = { out: new Float32Array(C), mean: new Float32Array(1), rstd: new Float32Array(1) };
+    native.layerNormForwardRef(ref.out, ref.mean, ref.rstd, xs, null, null, 1, C, 1e-5);
+    const [out, mean, rstd] = at.F.nativeLayerNorm(at.tensor(xs, [1, C], { device }), [C]);
+    // the mean's error, relative to the spread (std ~ 880): what the output sees
+    expectClose(mean, ref.mean, { atol: 880 * 1e-6, rtol: 0, what: 'mean' });
+    expectClose(rstd, ref.rstd, { atol: 0, rtol: 3e-5, what: 'rstd' });
+    expectClose(out, ref.out, { atol: 1e-4, rtol: 3e-5, what: 'out' });
+  });
+
+  it('keeps full precision when |mean| >> std (shifted sums)', () => {
     // x = 1000 + 1e-3 * randn: a naive float32 E[x^2] - E[x]^2 would lose every digit.
     const N = 4, C = 64;
     const xs = randn(N * C, 3, 1e-3, 1000);

@@ -2,11 +2,11 @@
 //
 // x, out, dx, dout are (N, C); w, b, dw, db (C); mean, rstd (N). Formulas in cpu/layernorm.h.
 //
-// layernorm_forward_kernel: one warp per row, 8 rows per 256-thread block. Three passes over the
-//   row (the 2nd and 3rd hit L1/L2): sum -> m0; sum(x - m0) and sum((x - m0)^2) -> mean = m0 +
-//   D/C, var = V/C - (D/C)^2 (exact even when |mean| >> std, like the CPU kernel); write out and
-//   mean, rstd. Warp-shuffle reductions; float4 loads/stores when C % 4 == 0 and every pointer is
-//   16-byte aligned (kVec).
+// layernorm_forward_kernel: one warp per row, 8 rows per 256-thread block. Two passes over the
+//   row (the 2nd hits L1/L2): D = sum(x - x0), V = sum((x - x0)^2) with x0 = x[0] (shifted data:
+//   exact even when |mean| >> std, like the CPU kernel) -> mean = x0 + D/C, var = V/C - (D/C)^2;
+//   then write out and mean, rstd. Warp-shuffle reductions; float4 loads/stores when C % 4 == 0
+//   and every pointer is 16-byte aligned (kVec).
 // layernorm_backward_kernel: a block of 8 warps owns a tile of R consecutive rows (R = 8 unless
 //   N is huge). Phase 1: one warp per row, one pass for sum(dn), sum(dn (x - mean)), sum(x - mean)
 //   (the last corrects the saved float mean, as on the CPU), one pass writing dx. Phase 2 (when dw
@@ -53,17 +53,9 @@ __global__ void layernorm_forward_kernel(float* __restrict__ out, float* __restr
   const float* xr = x + row * C;
   float* yr = out + row * C;
 
-  float s = 0.0f;
-  if (kVec) {
-    for (int c = lane * 4; c < C; c += 128) {
-      const float4 v = load4(xr, c);
-      s += (v.x + v.y) + (v.z + v.w);
-    }
-  } else {
-    for (int c = lane; c < C; c += 32) s += xr[c];
-  }
-  const float m0 = warp_sum(s) / (float)C;
-
+  // Shifted data, as on the CPU: sums of d = x - x[0] (x[0] is one of the row's values, so the
+  // variance V/C - (D/C)^2 does not cancel even when |mean| >> std).
+  const float m0 = xr[0];
   float D = 0.0f, V = 0.0f;
   if (kVec) {
     for (int c = lane * 4; c < C; c += 128) {
