@@ -177,6 +177,15 @@ if (devices.includes('cuda')) {
       net.to('cpu');
       expect(net.parameters().every((p) => p.device === 'cpu')).toBe(true);
     });
+
+    it('loadStateDict copies across devices (a cpu checkpoint into a cuda model)', () => {
+      const src = new Net('cpu'), dst = new Net('cuda');
+      dst.loadStateDict(src.stateDict());
+      for (const [k, t] of Object.entries(dst.stateDict())) {
+        expect(t.device).toBe('cuda');
+        expect(Array.from(t.dataSync())).toEqual(Array.from(src.stateDict()[k].dataSync()));
+      }
+    });
   });
 }
 
