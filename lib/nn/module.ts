@@ -253,18 +253,24 @@ export class Module {
    */
   to(device: DeviceName): this {
     checkDevice(device);
+    // A tensor shared by several modules (tied weights) is moved once and stays shared.
+    const movedFrom = new Map<Tensor, Tensor>();
     for (const m of this.modules()) {
       for (const [list, isParam] of [[m._parameterNames, true], [m._bufferNames, false]] as const) {
         for (const n of list) {
           const t = (m as any)[n] as Tensor | null;
           if (!t || t.device === device) continue;
-          const moved = keep(copyTo(t, device));
-          if (isParam) moved.requiresGrad = t.requiresGrad;
-          t.dispose();
+          let moved = movedFrom.get(t);
+          if (!moved) {
+            moved = keep(copyTo(t, device));
+            if (isParam) moved.requiresGrad = t.requiresGrad;
+            movedFrom.set(t, moved);
+          }
           (m as any)[n] = moved;
         }
       }
     }
+    for (const t of movedFrom.keys()) t.dispose();
     return this;
   }
   cpu(): this {
