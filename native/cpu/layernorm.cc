@@ -6,7 +6,7 @@
 //             sums are of the size of the spread, so var = V/C - (D/C)^2 keeps its digits even
 //             when |mean| >> std); mean = x0 + D/C; then the output pass.
 //   backward: one pass for sum(dn), sum(dn * (x - mean)), sum(x - mean) (the last corrects the
-//             saved float mean the same way), one pass writing dx and accumulating dw, db.
+//             saved float mean's rounding), one pass writing dx and accumulating dw, db.
 // dw, db: each thread owns a contiguous range of rows and a private (2, C) partial sum; the
 // partials are added in thread order afterwards (deterministic for a given thread count).
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
@@ -58,53 +58,40 @@ inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, 
   }
 }
 
-// One row of the backward; adds this row's dw, db terms into pw, pb (when not null).
+// One row of the backward; adds this row's dw, db terms into pw, pb (when not null). The second
+// pass writes dx and accumulates dw, db together: one loop per combination of what is present
+// (`if constexpr`), since a loop-invariant branch inside a vector loop stops or slows it.
+template <bool kW, bool kDx, bool kSums>
 inline void layernorm_row_backward(float* dx, float* pw, float* pb, const float* dy, const float* x, const float* w,
                                    float m, float r, int64_t C) {
   float A = 0.0f, B = 0.0f, D = 0.0f;  // sum dn, sum dn * (x - m), sum (x - m)
-  if (w) {
-    #pragma omp simd reduction(+ : A, B, D)
-    for (int64_t c = 0; c < C; c++) {
-      const float d = x[c] - m, dn = dy[c] * w[c];
-      A += dn;
-      B += dn * d;
-      D += d;
-    }
-  } else {
-    #pragma omp simd reduction(+ : A, B, D)
-    for (int64_t c = 0; c < C; c++) {
-      const float d = x[c] - m;
-      A += dy[c];
-      B += dy[c] * d;
-      D += d;
-    }
+  #pragma omp simd reduction(+ : A, B, D)
+  for (int64_t c = 0; c < C; c++) {
+    const float d = x[c] - m, dn = kW ? dy[c] * w[c] : dy[c];
+    A += dn;
+    B += dn * d;
+    D += d;
   }
-  const float dm = D / (float)C;               // the saved mean's rounding error
-  const float a = A / (float)C;                // mean(dn)
+  const float dm = D / (float)C;                 // the saved mean's rounding error
+  const float a = A / (float)C;                  // mean(dn)
   const float bb = r * (B - dm * A) / (float)C;  // mean(dn * xhat)
-  if (dx) {
-    if (w) {
-      #pragma omp simd
-      for (int64_t c = 0; c < C; c++) {
-        const float xh = ((x[c] - m) - dm) * r;
-        dx[c] = r * (dy[c] * w[c] - a - xh * bb);
-      }
-    } else {
-      #pragma omp simd
-      for (int64_t c = 0; c < C; c++) {
-        const float xh = ((x[c] - m) - dm) * r;
-        dx[c] = r * (dy[c] - a - xh * bb);
-      }
+  #pragma omp simd
+  for (int64_t c = 0; c < C; c++) {
+    const float xh = ((x[c] - m) - dm) * r;
+    if (kDx) dx[c] = r * ((kW ? dy[c] * w[c] : dy[c]) - a - xh * bb);
+    if (kSums) {
+      pw[c] += dy[c] * xh;
+      pb[c] += dy[c];
     }
   }
-  if (pw) {
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) pw[c] += dy[c] * (((x[c] - m) - dm) * r);
-  }
-  if (pb) {
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) pb[c] += dy[c];
-  }
+}
+
+using RowBackward = void (*)(float*, float*, float*, const float*, const float*, const float*, float, float, int64_t);
+
+template <bool kW>
+RowBackward pick_row_backward(bool dx, bool sums) {
+  if (dx) return sums ? layernorm_row_backward<kW, true, true> : layernorm_row_backward<kW, true, false>;
+  return sums ? layernorm_row_backward<kW, false, true> : layernorm_row_backward<kW, false, false>;
 }
 
 }  // namespace
@@ -128,13 +115,15 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dout, cons
   const int64_t T = std::max<int64_t>(1, std::min<int64_t>(N * C > kParallelGrain ? num_threads() : 1, N));
   const bool sums = dw || db;
   std::vector<float> part(sums ? (size_t)(T * 2 * C) : 0, 0.0f);
+  // dw and db are accumulated together (into a scratch one when only one is wanted).
+  const RowBackward row = w ? pick_row_backward<true>(dx != nullptr, sums) : pick_row_backward<false>(dx != nullptr, sums);
   #pragma omp parallel for schedule(static, 1) if (T > 1)
   for (int64_t t = 0; t < T; t++) {
-    float* pw = dw ? part.data() + t * 2 * C : nullptr;
-    float* pb = db ? part.data() + t * 2 * C + C : nullptr;
+    float* pw = sums ? part.data() + t * 2 * C : nullptr;
+    float* pb = sums ? pw + C : nullptr;
     const int64_t i0 = N * t / T, i1 = N * (t + 1) / T;
     for (int64_t i = i0; i < i1; i++)
-      layernorm_row_backward(dx ? dx + i * C : nullptr, pw, pb, dout + i * C, x + i * C, w, mean[i], rstd[i], C);
+      row(dx ? dx + i * C : nullptr, pw, pb, dout + i * C, x + i * C, w, mean[i], rstd[i], C);
   }
   if (!sums) return;
   for (int64_t c = 0; c < C; c++) {

@@ -3,10 +3,11 @@
 // Cross-entropy, logits (N, C): OpenMP over rows. Forward is one pass over each row's memory:
 // the row is walked in blocks of 512 values (2 KB, in L1), each block's max updates the running
 // max m (the running sum s is rescaled by exp(m_old - m_new) once per block, not per value),
-// then s += sum exp(x - m) over the block (exp_simd, vectorised): one exp per logit. lse = m +
+// then s += sum exp(x - m) over the block (vexp on 16-lane vectors): one exp per logit. lse = m +
 // log(s) is saved per row; loss = lse - x[t] (+ label smoothing). Backward is one pass per row:
 // dlogits = (exp(x - lse) - onehot) * g. Row losses are summed in double for 'mean'/'sum'.
 // MSE and BCE: one vectorised pass, OpenMP over elements, double sums for the reductions.
+#define ATENTO_CPU_KERNELS  // the vector helpers of softmax.h
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
 // faster for the exp-heavy loops here. A no-op on other targets.
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
@@ -18,6 +19,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "../common.h"
 #include "parallel.h"
@@ -38,28 +41,33 @@ inline float grad_scale(const float* dout, const float* count, int64_t i, int re
 }
 
 // One row: returns its max m and *log_s = log(sum exp(x - m)) (lse = m + log_s); *sum_x gets
-// sum(x) when want_sum.
+// sum(x) when want_sum. Blocks of kBlock values: the block's max, a rescale of the running sum if
+// the max grew, then the block's exp-sum from L1 (16-lane vectors, the tail on floats).
 inline float row_max_logsum(const float* x, int64_t C, bool want_sum, float* log_s, float* sum_x) {
-  float m = -std::numeric_limits<float>::infinity(), s = 0.0f, sx = 0.0f;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  float m = ninf, s = 0.0f, sx = 0.0f;
   for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
-    const int64_t n = std::min(kBlock, C - c0);
+    const int64_t n = std::min(kBlock, C - c0), nv = n - n % kLanes;
     const float* xb = x + c0;
-    float bm = -std::numeric_limits<float>::infinity();
-    #pragma omp simd reduction(max : bm)
-    for (int64_t c = 0; c < n; c++) bm = xb[c] > bm ? xb[c] : bm;
+    VecF mv = vsplat(ninf);
+    for (int64_t c = 0; c < nv; c += kLanes) mv = vmax(vload(xb + c), mv);
+    float bm = vhmax(mv);
+    for (int64_t c = nv; c < n; c++) bm = xb[c] > bm ? xb[c] : bm;
     if (bm > m) {
       s = s == 0.0f ? 0.0f : s * std::exp(m - bm);
       m = bm;
     }
-    const float ms = m == -std::numeric_limits<float>::infinity() ? 0.0f : m;  // all -inf so far: adds 0s
-    float bs = 0.0f;
-    #pragma omp simd reduction(+ : bs)
-    for (int64_t c = 0; c < n; c++) bs += exp_simd(xb[c] - ms);
+    const float ms = m == ninf ? 0.0f : m;  // all -inf so far: adds 0s (or NaN for NaN)
+    VecF sv = vsplat(0.0f);
+    for (int64_t c = 0; c < nv; c += kLanes) sv += vexp(vload(xb + c) - ms);
+    float bs = vsum(sv);
+    for (int64_t c = nv; c < n; c++) bs += exp_simd(xb[c] - ms);
     s += bs;
     if (want_sum) {
-      float bx = 0.0f;
-      #pragma omp simd reduction(+ : bx)
-      for (int64_t c = 0; c < n; c++) bx += xb[c];
+      VecF xv = vsplat(0.0f);
+      for (int64_t c = 0; c < nv; c += kLanes) xv += vload(xb + c);
+      float bx = vsum(xv);
+      for (int64_t c = nv; c < n; c++) bx += xb[c];
       sx += bx;
     }
   }
@@ -134,8 +142,9 @@ void cross_entropy_backward(float* dlogits, const float* dout, const float* logi
     }
     const float g = grad_scale(dout, count, i, reduction), l = lse[i], off = smoothing / (float)C * g;
     const float* x = logits + i * C;
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) d[c] = exp_simd(x[c] - l) * g - off;
+    const int64_t Cv = C - C % kLanes;
+    for (int64_t c = 0; c < Cv; c += kLanes) vstore(d + c, vexp(vload(x + c) - l) * g - off);
+    for (int64_t c = Cv; c < C; c++) d[c] = exp_simd(x[c] - l) * g - off;
     if (t >= 0 && t < C) d[t] -= (1.0f - smoothing) * g;  // always true after validation
   }
 }
@@ -207,68 +216,98 @@ inline float softplus_neg(float x) { return std::max(-x, 0.0f) + log1p_unit(exp_
 
 }  // namespace
 
+namespace {
+
+// BCE walks the n values in blocks of B, B a multiple of C, so posWeight[i % C] is the same
+// table (pw_block, B values) for every block and the loops stay flat and vectorised whatever C is.
+struct BceBlocks {
+  int64_t B;
+  std::vector<float> pw;  // posWeight repeated over one block (empty without posWeight)
+  BceBlocks(const float* pos_weight, int64_t C) {
+    B = pos_weight ? C * std::max<int64_t>(1, 2048 / C) : 2048;
+    if (pos_weight) {
+      pw.resize((size_t)B);
+      for (int64_t k = 0; k < B; k++) pw[k] = pos_weight[k % C];
+    }
+  }
+};
+
+}  // namespace
+
 void bce_with_logits_forward(float* out, const float* input, const float* target, const float* pos_weight,
                              int64_t n, int64_t C, int reduction) {
-  const int64_t rows = n / C;  // posWeight (C) broadcasts over rows of C; without it C = 1 is fine too
-  if (reduction == 0) {
-    #pragma omp parallel for schedule(static) if (n > kParallelGrain)
-    for (int64_t r = 0; r < rows; r++) {
-      const float* x = input + r * C;
-      const float* t = target + r * C;
-      float* o = out + r * C;
-      if (pos_weight) {
-        #pragma omp simd
-        for (int64_t c = 0; c < C; c++) o[c] = (1.0f - t[c]) * x[c] + (1.0f + (pos_weight[c] - 1.0f) * t[c]) * softplus_neg(x[c]);
-      } else {
-        #pragma omp simd
-        for (int64_t c = 0; c < C; c++) o[c] = (1.0f - t[c]) * x[c] + softplus_neg(x[c]);
-      }
-    }
-    return;
-  }
+  const BceBlocks blk(pos_weight, C);
+  const int64_t B = blk.B, nb = (n + B - 1) / B;
+  const float* pwb = pos_weight ? blk.pw.data() : nullptr;
   double total = 0.0;
   #pragma omp parallel for schedule(static) reduction(+ : total) if (n > kParallelGrain)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* x = input + r * C;
-    const float* t = target + r * C;
-    float s = 0.0f;  // one row (or, without posWeight, one value) in float, the rows in double
-    if (pos_weight) {
+  for (int64_t k = 0; k < nb; k++) {
+    const int64_t i0 = k * B, len = std::min(B, n - i0);
+    const float* x = input + i0;
+    const float* t = target + i0;
+    float s = 0.0f;  // one block in float, the blocks in double
+    if (reduction == 0) {
+      float* o = out + i0;
+      if (pwb) {
+        #pragma omp simd
+        for (int64_t j = 0; j < len; j++) o[j] = (1.0f - t[j]) * x[j] + (1.0f + (pwb[j] - 1.0f) * t[j]) * softplus_neg(x[j]);
+      } else {
+        #pragma omp simd
+        for (int64_t j = 0; j < len; j++) o[j] = (1.0f - t[j]) * x[j] + softplus_neg(x[j]);
+      }
+    } else if (pwb) {
       #pragma omp simd reduction(+ : s)
-      for (int64_t c = 0; c < C; c++) s += (1.0f - t[c]) * x[c] + (1.0f + (pos_weight[c] - 1.0f) * t[c]) * softplus_neg(x[c]);
+      for (int64_t j = 0; j < len; j++) s += (1.0f - t[j]) * x[j] + (1.0f + (pwb[j] - 1.0f) * t[j]) * softplus_neg(x[j]);
     } else {
       #pragma omp simd reduction(+ : s)
-      for (int64_t c = 0; c < C; c++) s += (1.0f - t[c]) * x[c] + softplus_neg(x[c]);
+      for (int64_t j = 0; j < len; j++) s += (1.0f - t[j]) * x[j] + softplus_neg(x[j]);
     }
     total += s;
   }
-  out[0] = reduce_out(total, (double)n, reduction);
+  if (reduction != 0) out[0] = reduce_out(total, (double)n, reduction);
 }
 
 void bce_with_logits_backward(float* dinput, float* dtarget, const float* dout, const float* input,
                               const float* target, const float* pos_weight, int64_t n, int64_t C, int reduction) {
   const float g0 = reduction == 0 ? 0.0f : (reduction == 1 ? dout[0] / (float)n : dout[0]);
-  const int64_t rows = n / C;
+  const BceBlocks blk(pos_weight, C);
+  const int64_t B = blk.B, nb = (n + B - 1) / B;
+  const float* pwb = pos_weight ? blk.pw.data() : nullptr;
   #pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* x = input + r * C;
-    const float* t = target + r * C;
-    const float* go = reduction == 0 ? dout + r * C : nullptr;
-    if (dinput) {
-      float* d = dinput + r * C;
-      // lw * sigmoid(-x), sigmoid(-x) = 1 / (1 + exp(x)) (exp_simd(x > 88) = inf gives 0)
-      #pragma omp simd
-      for (int64_t c = 0; c < C; c++) {
-        const float lw = pos_weight ? 1.0f + (pos_weight[c] - 1.0f) * t[c] : 1.0f;
-        d[c] = ((1.0f - t[c]) - lw / (1.0f + exp_simd(x[c]))) * (go ? go[c] : g0);
+  for (int64_t k = 0; k < nb; k++) {
+    const int64_t i0 = k * B, len = std::min(B, n - i0);
+    const float* x = input + i0;
+    const float* t = target + i0;
+    const float* go = reduction == 0 ? dout + i0 : nullptr;
+    // One loop per combination of (posWeight?, per-element dout?): loop-invariant selects inside
+    // a vector loop cost more than the arithmetic.
+    auto run = [&](auto has_pw, auto has_go) {
+      if (dinput) {
+        float* d = dinput + i0;
+        // lw * sigmoid(-x), sigmoid(-x) = 1 / (1 + exp(x)) (exp_simd(x > 88) = inf gives 0)
+        #pragma omp simd
+        for (int64_t j = 0; j < len; j++) {
+          const float lw = has_pw ? 1.0f + (pwb[j] - 1.0f) * t[j] : 1.0f;
+          d[j] = ((1.0f - t[j]) - lw / (1.0f + exp_simd(x[j]))) * (has_go ? go[j] : g0);
+        }
       }
-    }
-    if (dtarget) {
-      float* d = dtarget + r * C;
-      #pragma omp simd
-      for (int64_t c = 0; c < C; c++) {
-        const float pw1 = pos_weight ? pos_weight[c] - 1.0f : 0.0f;
-        d[c] = (-x[c] + pw1 * softplus_neg(x[c])) * (go ? go[c] : g0);
+      if (dtarget) {
+        float* d = dtarget + i0;
+        #pragma omp simd
+        for (int64_t j = 0; j < len; j++) {
+          const float pw1 = has_pw ? pwb[j] - 1.0f : 0.0f;
+          d[j] = (-x[j] + pw1 * softplus_neg(x[j])) * (has_go ? go[j] : g0);
+        }
       }
+    };
+    using yes = std::true_type;
+    using no = std::false_type;
+    if (pwb) {
+      if (go) run(yes(), yes());
+      else run(yes(), no());
+    } else {
+      if (go) run(no(), yes());
+      else run(no(), no());
     }
   }
 }

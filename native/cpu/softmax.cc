@@ -1,10 +1,11 @@
 // softmax.cc — softmax / log-softmax on the CPU (see softmax.h for shapes and formulas).
 //
 // x is (outer, C, inner). Last dim (inner == 1): one row of C per task, OpenMP over rows; per
-// row a max pass and an exp-and-sum pass (exp_simd, vectorised), then a scale pass (softmax) or
-// a subtract pass (log-softmax); the row stays in L1/L2 between passes. Other dims: tasks are
-// (o, block of 64 inner columns); the same passes run over c with the 64 columns as the SIMD
-// direction (contiguous in memory).
+// row a max pass and an exp-and-sum pass (vexp on 16-lane vectors, tree reductions), then a scale
+// pass (softmax) or a subtract pass (log-softmax); the row stays in L1/L2 between passes. Other
+// dims: tasks are (o, block of 64 inner columns); the same passes run over c with the 64 columns
+// as the SIMD direction (contiguous in memory; `#pragma omp simd` loops with exp_simd).
+#define ATENTO_CPU_KERNELS  // the vector helpers of softmax.h
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
 // faster for the exp-heavy loops here. A no-op on other targets.
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
@@ -24,43 +25,55 @@ namespace {
 
 constexpr int64_t kColumnBlock = 64;  // inner columns per task when inner > 1
 
-// One row of C contiguous values.
+// One row of C contiguous values: 16-lane vectors (VecF) over the first C - C % 16 values, the
+// same arithmetic on floats for the rest.
 inline void softmax_row(float* out, const float* x, int64_t C, bool log) {
-  float m = -std::numeric_limits<float>::infinity();
-  #pragma omp simd reduction(max : m)
-  for (int64_t c = 0; c < C; c++) m = x[c] > m ? x[c] : m;
+  const int64_t Cv = C - C % kLanes;
+  VecF mv = vsplat(-std::numeric_limits<float>::infinity());
+  for (int64_t c = 0; c < Cv; c += kLanes) mv = vmax(vload(x + c), mv);
+  float m = vhmax(mv);
+  for (int64_t c = Cv; c < C; c++) m = x[c] > m ? x[c] : m;
+  VecF sv = vsplat(0.0f);
   float s = 0.0f;
   if (log) {
-    #pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < C; c++) s += exp_simd(x[c] - m);
-    const float ls = std::log(s);  // (x - m) - log(s): x - m is exact, so large x lose nothing
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) out[c] = (x[c] - m) - ls;
+    for (int64_t c = 0; c < Cv; c += kLanes) sv += vexp(vload(x + c) - m);
+    for (int64_t c = Cv; c < C; c++) s += exp_simd(x[c] - m);
+    const float ls = std::log(vsum(sv) + s);  // (x - m) - log(s): x - m is exact, so large x lose nothing
+    for (int64_t c = 0; c < Cv; c += kLanes) vstore(out + c, (vload(x + c) - m) - ls);
+    for (int64_t c = Cv; c < C; c++) out[c] = (x[c] - m) - ls;
   } else {
-    #pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < C; c++) {
+    for (int64_t c = 0; c < Cv; c += kLanes) {
+      const VecF e = vexp(vload(x + c) - m);
+      vstore(out + c, e);
+      sv += e;
+    }
+    for (int64_t c = Cv; c < C; c++) {
       const float e = exp_simd(x[c] - m);
       out[c] = e;
       s += e;
     }
-    const float inv = 1.0f / s;
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) out[c] *= inv;
+    const float inv = 1.0f / (vsum(sv) + s);
+    for (int64_t c = 0; c < Cv; c += kLanes) vstore(out + c, vload(out + c) * inv);
+    for (int64_t c = Cv; c < C; c++) out[c] *= inv;
   }
 }
 
 inline void softmax_row_backward(float* dx, const float* dout, const float* out, int64_t C, bool log) {
+  const int64_t Cv = C - C % kLanes;
+  VecF sv = vsplat(0.0f);
   float s = 0.0f;
   if (log) {
-    #pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < C; c++) s += dout[c];
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) dx[c] = dout[c] - exp_simd(out[c]) * s;
+    for (int64_t c = 0; c < Cv; c += kLanes) sv += vload(dout + c);
+    for (int64_t c = Cv; c < C; c++) s += dout[c];
+    s += vsum(sv);
+    for (int64_t c = 0; c < Cv; c += kLanes) vstore(dx + c, vload(dout + c) - vexp(vload(out + c)) * s);
+    for (int64_t c = Cv; c < C; c++) dx[c] = dout[c] - exp_simd(out[c]) * s;
   } else {
-    #pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < C; c++) s += dout[c] * out[c];
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) dx[c] = out[c] * (dout[c] - s);
+    for (int64_t c = 0; c < Cv; c += kLanes) sv += vload(dout + c) * vload(out + c);
+    for (int64_t c = Cv; c < C; c++) s += dout[c] * out[c];
+    s += vsum(sv);
+    for (int64_t c = 0; c < Cv; c += kLanes) vstore(dx + c, vload(out + c) * (vload(dout + c) - s));
+    for (int64_t c = Cv; c < C; c++) dx[c] = out[c] * (dout[c] - s);
   }
 }
 
