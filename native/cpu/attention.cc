@@ -216,8 +216,11 @@ void tile_gemm(float* C, int64_t ldc, const float* A, int64_t lda, const float* 
       float* c = C + r * ldc + n0;
       const float* a = (TA ? A + r : A + r * lda) + (TA ? kb * lda : kb);
       const float* b = B + n0 + kb * ldb;
-      switch (mr) {
-        case kMR: micro_rows<kMR, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
+      if (mr == kMR) {
+        micro_rows<kMR, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc);
+        continue;
+      }
+      switch (mr) {  // the last, partial block of rows
         case 1: micro_rows<1, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
         case 2: micro_rows<2, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
         case 3: micro_rows<3, TA>(nvb, c, ldc, a, lda, b, ldb, ke - kb, acc); break;
