@@ -62,6 +62,19 @@ export interface Native {
   lstmBackward(dX: OptB, dWih: OptB, dWhh: OptB, dbIh: OptB, dbHh: OptB, dh: B, dc: B, dGates: B, dOut: OptB,
                ws: B, out: B, x: B, h0: OptB, c0: OptB, wIh: B, wHh: B, T: number, batch: number, I: number,
                H: number): void;
+  // attention (native/ops/attention.cc): fused scaled-dot-product attention, q [B,H,Tq,D], k [B,H,Tk,D],
+  // v [B,H,Tk,Dv] -> out [B,H,Tq,Dv], lse [B,H,Tq]; mask additive float32 with 4 broadcast strides.
+  // The *Ref twins run the CPU reference kernels (tests).
+  attentionForward(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
+                   Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
+  attentionBackward(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB, maskStrides: number[],
+                    batch: number, heads: number, Tq: number, Tk: number, D: number, Dv: number, scale: number,
+                    causal: boolean): void;
+  attentionForwardRef(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
+                      Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
+  attentionBackwardRef(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB,
+                       maskStrides: number[], batch: number, heads: number, Tq: number, Tk: number, D: number,
+                       Dv: number, scale: number, causal: boolean): void;
   // elementwise / reduce / shape / embedding / dropout (native/ops/{elementwise,reduce,shape,embedding,dropout}.cc).
   // Op codes: UNARY and BINARY in lib/functional/elementwise.ts. Shapes are plain arrays.
   unary(out: B, x: B, n: number, op: number, a: number, b: number): void;
@@ -78,19 +91,6 @@ export interface Native {
   embeddingForward(out: B, ids: B, weight: B, N: number, V: number, C: number): void;
   embeddingBackward(dweight: B, dout: B, ids: B, N: number, V: number, C: number, paddingIdx: number): void;
   dropout(out: B, x: B, n: number, seed: number, threshold: number, scale: number): void;
-  // attention (native/ops/attention.cc): fused scaled-dot-product attention, q [B,H,Tq,D], k [B,H,Tk,D],
-  // v [B,H,Tk,Dv] -> out [B,H,Tq,Dv], lse [B,H,Tq]; mask additive float32 with 4 broadcast strides.
-  // The *Ref twins run the CPU reference kernels (tests).
-  attentionForward(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
-                   Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
-  attentionBackward(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB, maskStrides: number[],
-                    batch: number, heads: number, Tq: number, Tk: number, D: number, Dv: number, scale: number,
-                    causal: boolean): void;
-  attentionForwardRef(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
-                      Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
-  attentionBackwardRef(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB,
-                       maskStrides: number[], batch: number, heads: number, Tq: number, Tk: number, D: number,
-                       Dv: number, scale: number, causal: boolean): void;
   // layernorm / softmax / losses (native/ops/{layernorm,softmax,losses}.cc). layerNorm: x [N, C];
   // softmax: x [outer, C, inner] over C; losses: reduction 0 none, 1 mean, 2 sum. The *Ref twins run
   // the CPU reference kernels (tests).
@@ -138,6 +138,10 @@ function candidates(): string[] {
 }
 
 function load(): Native {
+  // OpenMP threads sleep between kernels instead of spinning (unless the user chose otherwise):
+  // spinning burns the cores a host application or another process needs, and on a busy machine
+  // it made small training steps ~10x slower. libgomp reads this when the module loads it.
+  process.env.OMP_WAIT_POLICY ??= 'passive';
   const errors: string[] = [];
   for (const file of candidates()) {
     if (!fs.existsSync(file)) continue;
