@@ -153,12 +153,14 @@ describe.each(devices)('lstm and lstmCell on %s (PyTorch fixtures)', (device) =>
 });
 
 describe.each(devices)('lstm on %s against a float64 reference', (device) => {
-  // Odd sizes: H = 37 and I = 11 leave vector-loop tails on the CPU and partial blocks on CUDA.
+  // Odd sizes: H = 37 and I = 11 leave vector-loop tails on the CPU and partial blocks on CUDA;
+  // T >= 4 takes the CPU's packed-weight recurrent GEMM, T < 4 plain sgemm.
   const shapes: [string, Case][] = [
     ['T9 B5 I11 H37', makeCase(9, 5, 11, 37, 100)],
     ['T4 B3 I7 H5, no bias, no initial state', makeCase(4, 3, 7, 5, 200, { bias: false, state: false })],
     ['T1 B1 I1 H1', makeCase(1, 1, 1, 1, 300)],
     ['T6 B2 I3 H33, no initial state', makeCase(6, 2, 3, 33, 400, { state: false })],
+    ['T2 B2 I3 H257 (more than one block of units on CUDA)', makeCase(2, 2, 3, 257, 600)],
   ];
   for (const [name, c] of shapes) {
     it(name, () => {
