@@ -55,7 +55,8 @@ describe.each(devices)('scaledDotProductAttention on %s (PyTorch fixtures)', (de
 
 // --- random shapes against the CPU reference kernel -------------------------------------------------
 
-type MaskKind = 'none' | 'keypad-bool' | 'keypad-float' | '2d-bool' | 'b1qk-float' | 'full-bool' | 'fully-masked-rows';
+type MaskKind = 'none' | 'keypad-bool' | 'keypad-float' | '2d-bool' | 'b1qk-float' | 'full-bool' | 'fully-masked-rows' |
+  'per-query-float';
 
 interface Case {
   B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
@@ -92,6 +93,10 @@ function makeMask(c: Case, seed: number): { shape: number[]; bool?: Uint8Array; 
     case 'full-bool': {
       const b = boolOf(B * H * Tq * Tk, (i) => r[i] > -0.3);
       return { shape: [B, H, Tq, Tk], bool: b, additive: additiveOf(b), strides: [H * Tq * Tk, Tq * Tk, Tk, 1] };
+    }
+    case 'per-query-float': { // [B,1,Tq,1]: a bias per query (constant over keys), -inf hides a row
+      const f = Float32Array.from({ length: B * Tq }, (_, i) => (r[i] < -0.7 ? -Infinity : r[i] * 3));
+      return { shape: [B, 1, Tq, 1], float: f, additive: f, strides: [Tq, 0, 1, 0] };
     }
     case 'fully-masked-rows': { // [B,H,Tq,Tk] bool, every third query row of each head sees nothing
       const b = boolOf(B * H * Tq * Tk, (i) => ((i / Tk | 0) % Tq) % 3 !== 1 && r[i] > -0.7);
@@ -155,6 +160,7 @@ const CASES: Case[] = [
   { B: 2, H: 1, Tq: 17, Tk: 9, D: 128, Dv: 24, causal: false, mask: 'fully-masked-rows' },
   { B: 1, H: 1, Tq: 19, Tk: 5, D: 37, Dv: 70, causal: true, mask: 'full-bool' },
   { B: 3, H: 2, Tq: 5, Tk: 19, D: 16, Dv: 7, causal: false, mask: 'none', scale: 1.7 },
+  { B: 2, H: 2, Tq: 21, Tk: 70, D: 32, Dv: 32, causal: true, mask: 'per-query-float' },
 ];
 
 describe.each(devices)('scaledDotProductAttention on %s vs the CPU reference', (device) => {

@@ -318,32 +318,39 @@ struct Problem {
   }
 };
 
+// Lane numbers 0, 1, ..., VL - 1.
+inline vi lane_iota() {
+  vi x;
+  for (int l = 0; l < VL; l++) x[l] = l;
+  return x;
+}
+
 // s[0, width): raw <q_i, k_j> for keys j0.. -> scale * s + mask for visible keys [0, valid),
-// -inf after. Returns the largest of them (-inf when none is visible).
+// -inf after (width a multiple of VL; valid <= Tk - j0). Returns the largest (-inf if none).
+// Whole vectors throughout: the ragged end of `valid` is a lane mask, not a scalar loop (rows
+// of a causal tile all end at a different key).
 inline float scale_and_mask(float* s, int64_t width, int64_t valid, float scale, const float* mrow,
                             int64_t msk, int64_t j0) {
-  vf mx = splat(kNegInf);
+  const vf ninf = splat(kNegInf);
+  vf mx = ninf;
   int64_t c = 0;
-  if (!mrow) {
-    for (; c + VL <= valid; c += VL) {
-      const vf x = loadu(s + c) * scale;
-      storeu(s + c, x);
-      mx = select(x > mx, x, mx);
+  for (; c < valid; c += VL) {
+    vf x = loadu(s + c) * scale;
+    if (mrow) {
+      if (msk == 1 && c + VL <= valid) {
+        x += loadu(mrow + j0 + c);
+      } else {  // a broadcast or strided key dimension, or the last keys: gather
+        float t[VL];
+        for (int l = 0; l < VL; l++) t[l] = c + l < valid ? mrow[(j0 + c + l) * msk] : 0.0f;
+        x += loadu(t);
+      }
     }
-  } else if (msk == 1) {
-    for (; c + VL <= valid; c += VL) {
-      const vf x = loadu(s + c) * scale + loadu(mrow + j0 + c);
-      storeu(s + c, x);
-      mx = select(x > mx, x, mx);
-    }
+    if (c + VL > valid) x = select(lane_iota() < (vi{} + (int32_t)(valid - c)), x, ninf);
+    storeu(s + c, x);
+    mx = select(x > mx, x, mx);
   }
-  float m = hmax(mx);
-  for (; c < valid; c++) {
-    s[c] = s[c] * scale + (mrow ? mrow[(j0 + c) * msk] : 0.0f);
-    m = s[c] > m ? s[c] : m;
-  }
-  for (; c < width; c++) s[c] = kNegInf;
-  return m;
+  for (; c < width; c += VL) storeu(s + c, ninf);
+  return hmax(mx);
 }
 
 // ---- forward ------------------------------------------------------------------------------------
