@@ -15,6 +15,8 @@ import { AtentoError } from './errors';
 export interface DeviceBuffer {
   readonly bytes: number;
   free(): void;
+  /** A freed wrapper takes a new allocation (returns itself). */
+  reuse(bytes: number, dtype: number): DeviceBuffer;
 }
 export type NativeBuffer = Float32Array | Int32Array | Uint8Array | DeviceBuffer;
 type B = NativeBuffer;

@@ -9,7 +9,7 @@
 // never disposed is freed by the garbage collector. tidy(fn) disposes every tensor created
 // inside fn except those it returns (and those kept with keep()).
 import { AtentoError, callNative, check } from './errors';
-import { native, type NativeBuffer } from './native';
+import { native, type DeviceBuffer, type NativeBuffer } from './native';
 import { backward as runBackward, record, type GradFn } from './autograd';
 import { reshape as reshapeOp } from './functional/shape';
 
@@ -91,11 +91,21 @@ class Storage {
   ) {}
   release(): void {
     if (--this.refs > 0 || !this.buf) return;
-    if (!ArrayBuffer.isView(this.buf)) (this.buf as { free(): void }).free();
-    else if (this.pooled) cpuCache.put(this.buf as CpuArray);
+    if (!ArrayBuffer.isView(this.buf)) {
+      const db = this.buf as DeviceBuffer;
+      db.free();
+      if (freeWrappers.length < 4096) freeWrappers.push(db);
+    } else if (this.pooled) {
+      cpuCache.put(this.buf as CpuArray);
+    }
     this.buf = null;
   }
 }
+
+// Freed DeviceBuffer wrappers, reused for new allocations (see native/device_buffer.h: their
+// native finalizers only run between event-loop turns, so a synchronous loop must not leave one
+// per tensor behind). The device memory itself goes back to the native caching allocator.
+const freeWrappers: DeviceBuffer[] = [];
 
 // Disposed cpu arrays wait here to be handed out again (zeroed), so a training loop that
 // disposes its intermediates reuses memory instead of making V8 collect large buffers every
@@ -140,7 +150,9 @@ function allocate(n: number, dtype: Dtype, device: DeviceName): Storage {
     }
     return new Storage(arr, bytes, true);
   }
-  return new Storage(callNative(() => native.deviceAlloc(bytes, DTYPES[dtype].index)), bytes);
+  const w = freeWrappers.pop();
+  const buf = callNative(() => (w ? w.reuse(bytes, DTYPES[dtype].index) : native.deviceAlloc(bytes, DTYPES[dtype].index)));
+  return new Storage(buf, bytes);
 }
 
 // --- scopes (tidy) ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ static const napi_type_tag kDeviceBufferTag = {0x6174656e746f4442ULL, 0x75666665
 
 Napi::Function DeviceBuffer::Define(Napi::Env env) {
   return DefineClass(env, "DeviceBuffer",
-                     {InstanceMethod<&DeviceBuffer::Free>("free"),
+                     {InstanceMethod<&DeviceBuffer::Free>("free"), InstanceMethod<&DeviceBuffer::Reuse>("reuse"),
                       InstanceAccessor<&DeviceBuffer::GetBytes>("bytes")});
 }
 
@@ -33,26 +33,43 @@ DeviceBuffer::DeviceBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<De
     Napi::TypeError::New(info.Env(), "DeviceBuffer(bytes, dtype)").ThrowAsJavaScriptException();
     return;
   }
-  double bytes = info[0].As<Napi::Number>().DoubleValue();
-  int dtype = info[1].As<Napi::Number>().Int32Value();
+  allocate(info.Env(), info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().Int32Value());
+}
+
+// Takes a new allocation; the wrapper must be freed. Throws (as a pending JS exception) on error.
+void DeviceBuffer::allocate(Napi::Env env, double bytes, int dtype) {
   if (!(bytes >= 0 && bytes <= 1e15) || dtype < 0 || dtype > 2) {
-    make_error(info.Env(), "ERR_ARGUMENT", "DeviceBuffer: bad size or dtype").ThrowAsJavaScriptException();
+    make_error(env, "ERR_ARGUMENT", "DeviceBuffer: bad size or dtype").ThrowAsJavaScriptException();
+    return;
+  }
+#ifdef ATENTO_WITH_CUDA
+  try {
+    data_ = cuda::alloc(static_cast<size_t>(bytes));
+  } catch (const Error& e) {
+    make_error(env, e.code(), e.what()).ThrowAsJavaScriptException();
     return;
   }
   bytes_ = static_cast<size_t>(bytes);
   dtype_ = static_cast<Dtype>(dtype);
-#ifdef ATENTO_WITH_CUDA
-  try {
-    data_ = cuda::alloc(bytes_);
-  } catch (const Error& e) {
-    make_error(info.Env(), e.code(), e.what()).ThrowAsJavaScriptException();
-    return;
-  }
   freed_ = false;
-  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(bytes_));
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes_));
 #else
-  make_error(info.Env(), "ERR_DEVICE", "this build of atento has no CUDA support").ThrowAsJavaScriptException();
+  make_error(env, "ERR_DEVICE", "this build of atento has no CUDA support").ThrowAsJavaScriptException();
 #endif
+}
+
+// buf.reuse(bytes, dtypeIndex): a freed wrapper takes a new allocation and returns itself.
+Napi::Value DeviceBuffer::Reuse(const Napi::CallbackInfo& info) {
+  if (!freed_) {
+    make_error(info.Env(), "ERR_INTERNAL", "DeviceBuffer.reuse: the buffer is still in use").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    make_error(info.Env(), "ERR_ARGUMENT", "DeviceBuffer.reuse(bytes, dtype)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  allocate(info.Env(), info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().Int32Value());
+  return info.This();
 }
 
 void DeviceBuffer::release() {

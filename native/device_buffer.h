@@ -3,7 +3,10 @@
 // Created by native.deviceAlloc(bytes, dtype). free() returns the memory to the caching
 // allocator and is safe to call twice; the finalizer calls the same routine, so a buffer the
 // program forgets is freed by the garbage collector. Every allocation is reported to V8 with
-// AdjustExternalMemory so the GC feels device-memory pressure. Objects are type-tagged: a
+// AdjustExternalMemory so the GC feels device-memory pressure. A freed wrapper can take a new
+// allocation (reuse()), so a training loop recycles wrapper objects instead of leaving one per
+// tensor for the garbage collector, whose native finalizers Node runs only between event-loop
+// turns (a synchronous loop would otherwise pile them up). Objects are type-tagged: a
 // foreign object passed where a DeviceBuffer is expected is an error, never a crash.
 #pragma once
 
@@ -29,6 +32,8 @@ class DeviceBuffer : public Napi::ObjectWrap<DeviceBuffer> {
 
  private:
   Napi::Value Free(const Napi::CallbackInfo& info);
+  Napi::Value Reuse(const Napi::CallbackInfo& info);
+  void allocate(Napi::Env env, double bytes, int dtype);
   Napi::Value GetBytes(const Napi::CallbackInfo& info);
   void release();
 

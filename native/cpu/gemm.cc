@@ -92,7 +92,7 @@ void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64
   // Small matrices: one GEMM per thread beats a parallel GEMM per matrix.
   const bool small = M * N * K < (1 << 18) && batch > 1;
   if (small) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (batch * M * N * K > kParallelGrain)
     for (int64_t i = 0; i < batch; i++) {
 #ifdef ATENTO_WITH_ONEDNN
       // dnnl_sgemm runs single-threaded when called from inside a parallel region.
