@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <cstdio>
 #include <functional>
 #include <random>
@@ -25,31 +24,17 @@
 
 using namespace dnnl;
 
-static double cpu_now() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
-}
-
 // The minimum over repeated runs, not the median: this machine is shared, and the minimum is the
-// run other processes disturbed least. With CPU time (ATENTO_BENCH_CLOCK=cpu: process CPU time,
-// all threads) a run that was descheduled does not count its wait; meaningful with 1 thread
-// (with more, it adds up the threads and their spin-waits).
-static bool g_cpu_clock = false;
+// run other processes disturbed least. (Process CPU time was tried too: on this VM its
+// granularity gives 0-length runs, so it is not used.)
 static double best_us(const std::function<void()>& fn, double min_time = 0.3) {
   for (int i = 0; i < 5; i++) fn();
   std::vector<double> t;
   auto start = std::chrono::steady_clock::now();
   while (t.size() < 20 || std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < min_time) {
-    if (g_cpu_clock) {
-      const double c0 = cpu_now();
-      fn();
-      t.push_back(cpu_now() - c0);
-    } else {
-      auto t0 = std::chrono::steady_clock::now();
-      fn();
-      t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-    }
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   return *std::min_element(t.begin(), t.end());
 }
@@ -136,9 +121,7 @@ static void cross_entropy_case(int64_t N, int64_t C) {
 }
 
 int main() {
-  g_cpu_clock = getenv("ATENTO_BENCH_CLOCK") && std::string(getenv("ATENTO_BENCH_CLOCK")) == "cpu";
-  printf("threads %s, %s clock, best of N runs\n", getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "all",
-         g_cpu_clock ? "process CPU" : "wall");
+  printf("threads %s, wall clock, best of N runs\n", getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "all");
   printf("| %-24s | %9s | %9s | %9s | %9s | %9s | %9s | %6s |\n", "case (us, best of N)", "atento fw", "atento bw", "atento",
          "other fw", "other bw", "other", "ratio");
   printf("|--------------------------|-----------|-----------|-----------|-----------|-----------|-----------|--------|\n");

@@ -5,6 +5,11 @@
 // pass (softmax) or a subtract pass (log-softmax); the row stays in L1/L2 between passes. Other
 // dims: tasks are (o, block of 64 inner columns); the same passes run over c with the 64 columns
 // as the SIMD direction (contiguous in memory; `#pragma omp simd` loops with exp_simd).
+//
+// oneDNN's softmax_v2 primitives were measured against these kernels (bench/norm_cpu.cc, 1 and 2
+// threads, 768x128 .. 12288x256): within run-to-run noise of each other (0.9x .. 1.5x either way
+// on this shared machine), so the hand-written kernels stay: same code with and without oneDNN,
+// exact 0 / NaN semantics for -inf rows, no primitive cache.
 #define ATENTO_CPU_KERNELS  // the vector helpers of softmax.h
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
 // faster for the exp-heavy loops here. A no-op on other targets.
