@@ -39,9 +39,9 @@ describe.each(devices)('layerNorm on %s', (device) => {
     }
   });
 
-  // Every shape against the CPU reference kernels (double accumulation). C = 1, 7, 33, 1000: the
-  // scalar paths with tails; 384: float4 (cuda); N = 37: several backward tiles of 8 rows;
-  // N = 4200: tiles of more than 8 rows (cuda bounds the tile count).
+  // Every shape against the CPU reference kernels (double accumulation) and, on cuda, against the
+  // CPU kernels. C = 1, 7, 33, 1000: the scalar paths with tails; 384: float4 (cuda); N = 37:
+  // several backward tiles of 8 rows; N = 4200: tiles of more than 8 rows (cuda bounds the tiles).
   const shapes: [number, number, boolean][] = [
     [5, 1, true], [3, 7, true], [37, 33, true], [3, 1000, true], [9, 384, true], [5, 7, false], [4200, 7, true],
     [6, 128, false],
@@ -57,21 +57,30 @@ describe.each(devices)('layerNorm on %s', (device) => {
       native.layerNormForwardRef(ref.out, ref.mean, ref.rstd, xs, ws, bs, N, C, 1e-5);
       native.layerNormBackwardRef(ref.dx, affine ? ref.dw : null, affine ? ref.db : null, gs, xs, ws, ref.mean, ref.rstd, N, C);
 
-      const x = at.tensor(xs, [N, C], { device, requiresGrad: true });
-      const w = ws && at.tensor(ws, [C], { device, requiresGrad: true });
-      const b = bs && at.tensor(bs, [C], { device, requiresGrad: true });
-      const [out, mean, rstd] = at.F.nativeLayerNorm(x, [C], w, b);
-      expectClose(out, ref.out, { ...OUT, what: 'out' });
-      expectClose(mean, ref.mean, { ...OUT, what: 'mean' });
-      expectClose(rstd, ref.rstd, { ...OUT, what: 'rstd' });
-      out.backward(at.tensor(gs, [N, C], { device }));
-      expectClose(x.grad!, ref.dx, { ...GRAD, what: 'dx' });
+      const run = (dev: at.DeviceName) => {
+        const x = at.tensor(xs, [N, C], { device: dev, requiresGrad: true });
+        const w = ws && at.tensor(ws, [C], { device: dev, requiresGrad: true });
+        const b = bs && at.tensor(bs, [C], { device: dev, requiresGrad: true });
+        const [out, mean, rstd] = at.F.nativeLayerNorm(x, [C], w, b);
+        out.backward(at.tensor(gs, [N, C], { device: dev }));
+        return { out: out.dataSync(), mean: mean.dataSync(), rstd: rstd.dataSync(), dx: x.grad!.dataSync(),
+                 dw: w?.grad!.dataSync(), db: b?.grad!.dataSync() };
+      };
       // dw, db sum N rows: float32 accumulation error grows with N (4200 rows: ~1e-4 relative).
       const sumTol = { atol: 1e-4 * Math.sqrt(N), rtol: 2e-4 };
-      if (affine) {
-        expectClose(w!.grad!, ref.dw, { ...sumTol, what: 'dw' });
-        expectClose(b!.grad!, ref.db, { ...sumTol, what: 'db' });
-      }
+      const check = (got: ReturnType<typeof run>, want: typeof ref | ReturnType<typeof run>, what: string) => {
+        expectClose(got.out, want.out, { ...OUT, what: `${what} out` });
+        expectClose(got.mean, want.mean, { ...OUT, what: `${what} mean` });
+        expectClose(got.rstd, want.rstd, { ...OUT, what: `${what} rstd` });
+        expectClose(got.dx, want.dx, { ...GRAD, what: `${what} dx` });
+        if (affine) {
+          expectClose(got.dw!, want.dw!, { ...sumTol, what: `${what} dw` });
+          expectClose(got.db!, want.db!, { ...sumTol, what: `${what} db` });
+        }
+      };
+      const got = run(device);
+      check(got, ref, 'vs reference:');
+      if (device === 'cuda') check(got, run('cpu'), 'cuda vs cpu:'); // and against the fast CPU kernels directly
     });
   }
 

@@ -52,7 +52,8 @@ describe.each(devices)('losses on %s', (device) => {
     });
   });
 
-  // Cross-entropy against the CPU reference kernels (two passes in double), forward and backward,
+  // Cross-entropy against the CPU reference kernels (two passes in double) and, on cuda, against the
+  // CPU kernels, forward and backward,
   // with ignored rows. C = 1, 7, 33, 1000: warp-per-row (cuda) with scalar tails; 64: float4;
   // 2000 and 1500: block-per-row (cuda), scalar and float4.
   for (const C of [1, 7, 33, 64, 1000, 1500, 2000]) {
@@ -66,11 +67,20 @@ describe.each(devices)('losses on %s', (device) => {
                       dx: new Float32Array(N * C) };
         native.crossEntropyForwardRef(ref.out, ref.lse, ref.count, xs, ts, N, C, -100, smoothing, red);
         native.crossEntropyBackwardRef(ref.dx, gs, xs, ref.lse, ref.count, ts, N, C, -100, smoothing, red);
-        const x = at.tensor(xs, [N, C], { device, requiresGrad: true });
-        const out = at.F.crossEntropy(x, at.tensor(ts, [N], { device }), { reduction, labelSmoothing: smoothing });
-        expectClose(out, ref.out, { ...OUT, what: 'loss' });
-        out.backward(at.tensor(gs, red === 0 ? [N] : [], { device }));
-        expectClose(x.grad!, ref.dx, { ...GRAD, what: 'dlogits' });
+        const run = (dev: at.DeviceName) => {
+          const x = at.tensor(xs, [N, C], { device: dev, requiresGrad: true });
+          const out = at.F.crossEntropy(x, at.tensor(ts, [N], { device: dev }), { reduction, labelSmoothing: smoothing });
+          out.backward(at.tensor(gs, red === 0 ? [N] : [], { device: dev }));
+          return { out: out.dataSync(), dx: x.grad!.dataSync() };
+        };
+        const got = run(device);
+        expectClose(got.out, ref.out, { ...OUT, what: 'loss' });
+        expectClose(got.dx, ref.dx, { ...GRAD, what: 'dlogits' });
+        if (device === 'cuda') { // and against the fast CPU kernels directly
+          const cpu = run('cpu');
+          expectClose(got.out, cpu.out, { ...OUT, what: 'cuda vs cpu loss' });
+          expectClose(got.dx, cpu.dx, { ...GRAD, what: 'cuda vs cpu dlogits' });
+        }
       });
     }
   }

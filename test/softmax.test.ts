@@ -41,7 +41,7 @@ describe.each(devices)('softmax and logSoftmax on %s', (device) => {
     }
   });
 
-  // Every shape against the CPU reference kernels: odd sizes exercise the tails of the vector
+  // Every shape against the CPU reference kernels (and, on cuda, against the CPU kernels): odd sizes exercise the tails of the vector
   // loops (C % 4 != 0: no float4), C = 1000 the warp-per-row path with many values per lane,
   // C = 1500 the block-per-row path (cuda), inner > 1 the strided kernels.
   const shapes: [number[], number][] = [
@@ -57,11 +57,20 @@ describe.each(devices)('softmax and logSoftmax on %s', (device) => {
         const inner = shape.slice(d + 1).reduce((a, b) => a * b, 1);
         const xs = randn(n, n * 7 + d, 3), gs = randn(n, n * 11 + d);
         const ref = reference(xs, gs, outer, C, inner, op === 'logSoftmax');
-        const x = at.tensor(xs, shape, { device, requiresGrad: true });
-        const out = at.F[op](x, dim);
-        expectClose(out, ref.out, { ...OUT, what: 'out' });
-        out.backward(at.tensor(gs, shape, { device }));
-        expectClose(x.grad!, ref.dx, { ...GRAD, what: 'grad x' });
+        const run = (dev: at.DeviceName) => {
+          const x = at.tensor(xs, shape, { device: dev, requiresGrad: true });
+          const out = at.F[op](x, dim);
+          out.backward(at.tensor(gs, shape, { device: dev }));
+          return { out: out.dataSync(), dx: x.grad!.dataSync() };
+        };
+        const got = run(device);
+        expectClose(got.out, ref.out, { ...OUT, what: 'out' });
+        expectClose(got.dx, ref.dx, { ...GRAD, what: 'grad x' });
+        if (device === 'cuda') { // and CUDA (emulated or not) against the fast CPU kernels directly
+          const cpu = run('cpu');
+          expectClose(got.out, cpu.out, { ...OUT, what: 'cuda vs cpu out' });
+          expectClose(got.dx, cpu.dx, { ...GRAD, what: 'cuda vs cpu grad x' });
+        }
       });
     }
   }
