@@ -14,8 +14,9 @@
 // forward about equal, backward 1.2-1.5x slower than this one at 2048x384 (forward + backward:
 // 0.97x .. 1.35x in our favour), and oneDNN saves the variance rather than rstd; so the hand-written
 // kernels stay, the same with and without oneDNN.
+
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
-// faster for the exp-heavy loops here. A no-op on other targets.
+// faster here (768x128 forward: 88 -> 55 us). A no-op on other targets.
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC target("prefer-vector-width=512")
 #endif

@@ -4,9 +4,11 @@
 // the row is walked in blocks of 512 values (2 KB, in L1), each block's max updates the running
 // max m (the running sum s is rescaled by exp(m_old - m_new) once per block, not per value),
 // then s += sum exp(x - m) over the block (vexp on 16-lane vectors): one exp per logit. lse = m +
-// log(s) is saved per row; loss = lse - x[t] (+ label smoothing). Backward is one pass per row:
-// dlogits = (exp(x - lse) - onehot) * g. Row losses are summed in double for 'mean'/'sum'.
-// MSE and BCE: one vectorised pass, OpenMP over elements, double sums for the reductions.
+// log(s) is saved per row; loss = (m - x[t]) + log(s) (+ label smoothing). Backward is one pass
+// per row: dlogits = (exp(x - lse) - onehot) * g. Row losses are summed in double for the reductions.
+// MSE and BCE: one vectorised pass (BCE's exp and log1p are vectorisable polynomials), OpenMP over
+// blocks of elements; sums in float within a block and in double across blocks.
+
 #define ATENTO_CPU_KERNELS  // the vector helpers of softmax.h
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
 // faster for the exp-heavy loops here. A no-op on other targets.

@@ -10,6 +10,7 @@
 // threads, 768x128 .. 12288x256): within run-to-run noise of each other (0.9x .. 1.5x either way
 // on this shared machine), so the hand-written kernels stay: same code with and without oneDNN,
 // exact 0 / NaN semantics for -inf rows, no primitive cache.
+
 #define ATENTO_CPU_KERNELS  // the vector helpers of softmax.h
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
 // faster for the exp-heavy loops here. A no-op on other targets.
