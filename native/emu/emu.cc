@@ -105,7 +105,10 @@ Warp g_warps[kMaxThreads / 32];
 Thread* g_current = nullptr;  // the emulated thread now running, or nullptr
 Run g_run;
 Counters g_counters;
-std::vector<unsigned> g_order;  // thread order of the current pass
+// Thread order of the current pass. A fixed array, not a std::vector: the vector's own
+// (instrumented) members, called from the scheduler while an emulated thread runs, made TSan
+// report races with the next launch's resize of it.
+unsigned g_order[kMaxThreads];
 // TSan sync objects. Two for barriers, used alternately: a thread that has passed barrier k
 // may reach barrier k+1 before a slower thread resumes from barrier k, and what it did in
 // between must not leak into that thread's acquire.
@@ -503,7 +506,6 @@ EMU_INTERNAL bool prepare_threads(dim3 b) {
     g_warps[w].exists = first >= n ? 0u : (n - first >= 32 ? ~0u : (1u << (n - first)) - 1u);
   }
   g_run.nthreads = n;
-  g_order.assign(n, 0);
   for (unsigned i = 0; i < n; ++i) g_order[i] = i;
   return true;
 }
