@@ -12,6 +12,8 @@
 #             past a cudaMalloc buffer) must be reported
 #   nvcc      test/emu/sample_kernels.cu compiles as real CUDA for sm_80 and sm_90 with
 #             warnings and spills as errors (skipped when nvcc is not found)
+#   kernels   every real kernel family of native/cuda against native/cpu, in normal, TSan and
+#             ASan builds (scripts/test-kernels-emu.sh, test/emu/kernels_check.cc)
 #
 # Usage: scripts/test-emu.sh [flavour...]    (default: all)
 # Env:   BUILD_DIR (default build/test-emu), CXX (g++), NVCC (nvcc on PATH, else
@@ -25,7 +27,7 @@ CXX=${CXX:-g++}
 JOBS=${JOBS:-2}
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 FLAVOURS=("$@")
-[ ${#FLAVOURS[@]} -eq 0 ] && FLAVOURS=(plain ucontext tsan asan nvcc)
+[ ${#FLAVOURS[@]} -eq 0 ] && FLAVOURS=(plain ucontext tsan asan nvcc kernels)
 
 WARN="-Wall -Wextra -Werror"
 HEADERS=$(ls native/emu/*.h native/cuda/launch.cuh test/emu/*.h)
@@ -165,6 +167,13 @@ for f in "${FLAVOURS[@]}"; do
         done
       else
         RESULTS+=("SKIP  nvcc: not found")
+      fi
+      ;;
+    kernels)
+      if BUILD_DIR="$BUILD/kernels" JOBS="$JOBS" scripts/test-kernels-emu.sh; then
+        pass "kernels: every CUDA kernel family, normal/tsan/asan (scripts/test-kernels-emu.sh)"
+      else
+        fail "kernels: scripts/test-kernels-emu.sh (see its summary above)"
       fi
       ;;
     *) fail "unknown flavour $f" ;;
