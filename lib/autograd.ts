@@ -100,6 +100,7 @@ export function record(
 /** Back-propagates from `root` (see Tensor.backward). */
 export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: boolean } = {}): void {
   check(root.requiresGrad, 'ERR_ARGUMENT', 'backward(): the tensor does not require grad');
+  const callersGrad = !!grad;
   if (!grad) {
     check(root.numel === 1, 'ERR_SHAPE', `backward(): a non-scalar [${root.shape}] needs an explicit grad`);
     grad = ones(root.shape, { device: root.device }); // a scalar: cheap to leave to the GC
@@ -107,7 +108,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
     check(grad.shape.join() === root.shape.join(), 'ERR_SHAPE', 'backward(): grad shape must match');
   }
   if (!root.gradFn) {
-    accumulate(root, grad.clone());
+    accumulate(root, callersGrad ? grad._alias(grad.shape) : grad);
     return;
   }
 
@@ -137,7 +138,9 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
   const pending = new Map<Node, (Tensor | null)[]>();
   const first = root.gradFn;
   pending.set(first.node, first.node.outputShapes.map(() => null));
-  pending.get(first.node)![first.index] = grad.clone(); // the caller keeps `grad`
+  // A view of the caller's grad (no copy): gradients that share storage are never updated in
+  // place (addInto), so the caller's tensor is safe.
+  pending.get(first.node)![first.index] = callersGrad ? grad._alias(grad.shape) : grad;
 
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k];
@@ -172,6 +175,12 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
 
 // prev += g in place (prev is ours; g is consumed).
 function addInto(prev: Tensor, g: Tensor): Tensor {
+  if (prev._sharesStorage) {
+    // prev is a view of a tensor someone else holds (e.g. the caller's grad): sum into a copy
+    const own = prev.clone();
+    prev.dispose();
+    prev = own;
+  }
   callNative(() => native.axpy(prev.buf, g.buf, 1, prev.numel));
   g.dispose();
   return prev;

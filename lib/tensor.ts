@@ -88,6 +88,7 @@ class Storage {
     public buf: NativeBuffer | null,
     readonly bytes: number,
     readonly pooled = false, // a cpu array atento allocated itself, reusable once released
+    readonly zeroed = false, // known to hold zeros (a fresh cpu array)
   ) {}
   release(): void {
     if (--this.refs > 0 || !this.buf) return;
@@ -107,7 +108,7 @@ class Storage {
 // per tensor behind). The device memory itself goes back to the native caching allocator.
 const freeWrappers: DeviceBuffer[] = [];
 
-// Disposed cpu arrays wait here to be handed out again (zeroed), so a training loop that
+// Disposed cpu arrays wait here to be handed out again (not zeroed), so a training loop that
 // disposes its intermediates reuses memory instead of making V8 collect large buffers every
 // step. Bounded by ATENTO_CPU_CACHE_MB (default 256); garbage-collected tensors never come back.
 const cpuCache = {
@@ -117,10 +118,7 @@ const cpuCache = {
   key: (ctor: unknown, n: number) => `${(ctor as { name: string }).name}:${n}`,
   take(ctor: unknown, n: number): CpuArray | undefined {
     const arr = this.free.get(this.key(ctor, n))?.pop();
-    if (arr) {
-      this.bytes -= arr.byteLength;
-      arr.fill(0);
-    }
+    if (arr) this.bytes -= arr.byteLength;
     return arr;
   },
   put(arr: CpuArray): void {
@@ -139,16 +137,23 @@ export function emptyCpuCache(): void {
   cpuCache.bytes = 0;
 }
 
+// ATENTO_DEBUG_POISON=1 fills every new cpu buffer with NaN (int32: -123456789, bool: 0xAB), as
+// the CUDA emulator does for device memory, so code that forgets to write its output shows up.
+const poison = process.env.ATENTO_DEBUG_POISON === '1';
+const POISON: Record<Dtype, number> = { float32: NaN, int32: -123456789, bool: 0xab };
+
 function allocate(n: number, dtype: Dtype, device: DeviceName): Storage {
   const bytes = n * DTYPES[dtype].bytes;
   if (device === 'cpu') {
     let arr: CpuArray | undefined = cpuCache.take(DTYPES[dtype].array, n);
+    const fresh = !arr;
     try {
       arr ??= new DTYPES[dtype].array(n) as CpuArray;
     } catch (e) {
       throw new AtentoError(`cannot allocate ${bytes} bytes of host memory: ${(e as Error).message}`, 'ERR_OOM');
     }
-    return new Storage(arr, bytes, true);
+    if (poison) arr.fill(POISON[dtype]);
+    return new Storage(arr, bytes, true, fresh && !poison);
   }
   const w = freeWrappers.pop();
   const buf = callNative(() => (w ? w.reuse(bytes, DTYPES[dtype].index) : native.deviceAlloc(bytes, DTYPES[dtype].index)));
@@ -231,6 +236,14 @@ export class Tensor {
   }
   get disposed(): boolean {
     return this.storage === null || this.storage.buf === null;
+  }
+  /** @internal Whether another live tensor shares this one's storage (a view). */
+  get _sharesStorage(): boolean {
+    return (this.storage?.refs ?? 0) > 1;
+  }
+  /** @internal Whether the storage is known to hold zeros (a fresh cpu allocation). */
+  get _zeroed(): boolean {
+    return !!this.storage?.zeroed;
   }
 
   /** @internal The buffer native kernels read and write. */
@@ -359,7 +372,7 @@ export function normDim(dim: number, ndim: number): number {
 
 // --- creation -------------------------------------------------------------------------------------
 
-/** An uninitialised tensor (zeros on cpu; unspecified on cuda). */
+/** An uninitialised tensor: its contents are unspecified until written (use zeros() for zeros). */
 export function empty(shape: Shape, opts: TensorOptions = {}): Tensor {
   const s = checkShape(shape);
   const dtype = checkDtype(opts.dtype ?? 'float32');
@@ -455,7 +468,7 @@ export function full(shape: Shape, value: number, opts: TensorOptions = {}): Ten
 export function zeros(shape: Shape, opts: TensorOptions = {}): Tensor {
   const s = checkShape(shape);
   const t = empty(s, opts);
-  if (t.device !== 'cpu') callNative(() => native.zeroBuffer(t.buf));
+  if (!t._zeroed) callNative(() => native.zeroBuffer(t.buf));
   return t;
 }
 export function ones(shape: Shape, opts: TensorOptions = {}): Tensor {
