@@ -298,9 +298,9 @@ void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64
 
 std::vector<std::string> compiled_archs() {
   std::vector<std::string> out;
-  std::string s = ATENTO_CUDA_ARCHS, item;
+  std::string s = ATENTO_CUDA_ARCHS, item;  // CMake's list, comma-separated, e.g. "75-real,80-real,120"
   for (size_t i = 0; i <= s.size(); i++) {
-    if (i == s.size() || s[i] == ';') {
+    if (i == s.size() || s[i] == ',') {
       if (!item.empty()) {
         auto dash = item.find('-');
         std::string num = item.substr(0, dash);
