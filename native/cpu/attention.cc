@@ -108,20 +108,26 @@ inline void halves(V x, H& lo, H& hi) {
   std::memcpy(&lo, &x, sizeof(H));
   std::memcpy(&hi, reinterpret_cast<const char*>(&x) + sizeof(H), sizeof(H));
 }
+// Lane-wise max of two GCC vectors by masks (no `?:` on vectors: not every compiler has it).
+template <class V>
+inline V vmax(V a, V b) {
+  const auto gt = a > b;
+  using I = decltype(gt);
+  return (V)(((I)a & gt) | ((I)b & ~gt));
+}
 inline float hmax(vf x) {
   f4 m;
 #if defined(__AVX512F__)
   typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
   f8 a, b;
   halves(x, a, b);
-  const f8 m8 = a > b ? a : b;
   f4 c, d;
-  halves(m8, c, d);
-  m = c > d ? c : d;
+  halves(vmax(a, b), c, d);
+  m = vmax(c, d);
 #elif defined(__AVX__)
   f4 c, d;
   halves(x, c, d);
-  m = c > d ? c : d;
+  m = vmax(c, d);
 #else
   m = x;
 #endif
