@@ -290,6 +290,7 @@ export class Tensor {
   /** A copy on `device` (this same tensor when it is already there). */
   to(device: DeviceName): Tensor {
     checkDevice(device);
+    void this.buf; // ERR_DISPOSED for a disposed tensor, even when no copy is needed
     if (device === this.device) return this;
     const out = empty(this.shape, { dtype: this.dtype, device });
     callNative(() => native.copyBuffer(out.buf, this.buf, this.numel * dtypeBytes(this.dtype)));
