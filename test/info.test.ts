@@ -38,3 +38,11 @@ describe('info()', () => {
     expect(out.trim()).toBe('true function');
   });
 });
+
+describe('the README example (examples/xor.mjs)', () => {
+  it('runs as an ES module and learns XOR', () => {
+    const out = execFileSync(process.execPath, [require('node:path').join(__dirname, '..', 'examples', 'xor.mjs')],
+                             { encoding: 'utf8', env: { ...process.env, ATENTO_DEVICE: 'cpu' } });
+    expect(out.trim()).toBe('XOR predictions: [ 0, 1, 1, 0 ]');
+  });
+});
