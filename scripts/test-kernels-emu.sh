@@ -44,7 +44,7 @@ fail() { RESULTS+=("FAIL  $1"); FAILED=1; }
 
 flags_for() {
   case $1 in
-    normal) echo "-O2 -g -pthread" ;;
+    normal) echo "-O2 -pthread" ;;  # no -g: its failures are comparisons, not stack traces
     tsan) echo "-O1 -g -pthread -fsanitize=thread -DATENTO_EMU_TSAN" ;;
     asan) echo "-O1 -g -pthread -fsanitize=address -fno-omit-frame-pointer" ;;
   esac
@@ -52,7 +52,7 @@ flags_for() {
 # The CPU reference objects a flavour links: omp (OpenMP, oneDNN if present) or seq.
 cpu_set_for() { [ "$1" = tsan ] && echo seq || echo omp; }
 cpu_flags_for() {
-  local f="-O3 -march=native -fno-math-errno -g"
+  local f="-O3 -march=native -fno-math-errno"  # as CMake builds them (no -g: not under test)
   if [ "$1" = omp ]; then
     f="$f -fopenmp"
     [ $ONEDNN = 1 ] && f="$f -DATENTO_WITH_ONEDNN"

@@ -815,7 +815,7 @@ void fam_losses() {
   };
   std::vector<CE> ces = {{13, 5, 0.0f, 0, 1}, {13, 8, 0.1f, 1, 1}, {9, 33, 0.0f, 2, 0}, {5, 6, 0.0f, 1, 2},
                          {1, 1, 0.0f, 1, 0},  {0, 5, 0.0f, 2, 0},  {17, 64, 0.2f, 0, 1}};
-  ces.push_back({kSanitized ? 2 : 3, 1030, 0.0f, 2, 0});  // block per row, scalar
+  ces.push_back({kSanitized ? 2 : 3, 1030, 0.0f, 2, 1});  // block per row, scalar, row 1 ignored
   if (!kSanitized) ces.push_back({4, 1100, 0.2f, 1, 1});  // block per row, float4
   for (const CE& c : ces) {
     const auto logits = rnd(c.N * c.C, 81, -6, 6);
@@ -936,7 +936,8 @@ void fam_attention() {
     int64_t B, H, Tq, Tk, D, Dv;
     bool causal;
     int mask;  // 0 none; 1 full [B,H,Tq,Tk] with -inf and a fully masked row; 2 key padding
-               // [B,1,1,Tk] (last batch: every key masked); 3 [Tq,Tk] broadcast, one row masked
+               // [B,1,1,Tk] (last batch: every key masked); 3 [Tq,Tk] broadcast, one row masked;
+               // 4 per query [B,1,Tq,1] (key stride 0), -inf hiding whole rows
   };
   std::vector<A> cases = {
       {"B2 H2 T37 D16", 2, 2, 37, 37, 16, 16, false, 0},
@@ -947,6 +948,8 @@ void fam_attention() {
       {"Tq33 Tk17 D64 causal broadcast mask", 1, 3, 33, 17, 64, 64, true, 3},
       {"Tq32 Tk32 D128 exact tiles", 1, 1, 32, 32, 128, 128, false, 0},
       {"Tq3 Tk0 (no keys)", 1, 2, 3, 0, 8, 8, false, 0},
+      {"Tq0 Tk5 (no queries: dk = dv = 0)", 2, 1, 0, 5, 8, 8, false, 0},
+      {"Tq21 Tk45 D32 per-query mask", 2, 2, 21, 45, 32, 32, false, 4},
   };
   if (!kSanitized) cases.push_back({"causal T130 D32 Dv20 full mask", 1, 2, 130, 130, 32, 20, true, 1});
   for (const A& a : cases) {
@@ -970,6 +973,10 @@ void fam_attention() {
       mask = rnd(a.Tq * a.Tk, 96);
       for (int64_t j = 0; j < a.Tk; j++) mask[(a.Tq / 2) * a.Tk + j] = -kInf;
       ms[2] = a.Tk, ms[3] = 1;
+    } else if (a.mask == 4) {
+      mask = rnd(a.B * a.Tq, 97, -3, 3);
+      for (size_t i = 0; i < mask.size(); i += 4) mask[i] = -kInf;
+      ms[0] = a.Tq, ms[2] = 1;
     }
     const float* M = a.mask ? mask.data() : nullptr;
     const float scale = 1.0f / std::sqrt((float)a.D);
