@@ -10,6 +10,7 @@ export {
   type Dtype, type DeviceName, type Shape, type TensorOptions,
 } from './tensor';
 export { noGrad, isGradEnabled, setGradEnabled } from './autograd';
+export { backends, type CudaMatmulBackend } from './backends';
 export * as F from './functional';
 export { matmul, linear } from './functional';
 // elementwise, reductions and shape ops at the top level, as torch.* has them; Tensor methods.

@@ -67,8 +67,9 @@ export interface Native {
   // attention (native/ops/attention.cc): fused scaled-dot-product attention, q [B,H,Tq,D], k [B,H,Tk,D],
   // v [B,H,Tk,Dv] -> out [B,H,Tq,Dv], lse [B,H,Tq]; mask additive float32 with 4 broadcast strides.
   // The *Ref twins run the CPU reference kernels (tests).
+  // tf32 (default false): the tensor-core forward on cuda (TF32 operands, float32 accumulation); cpu ignores it.
   attentionForward(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
-                   Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
+                   Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean, tf32?: boolean): void;
   attentionBackward(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB, maskStrides: number[],
                     batch: number, heads: number, Tq: number, Tk: number, D: number, Dv: number, scale: number,
                     causal: boolean): void;

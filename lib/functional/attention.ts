@@ -8,7 +8,11 @@
 // attnMask: bool (true = attend, PyTorch's SDPA convention) or float (added to s, may hold -inf),
 // broadcastable to [B,H,Tq,Tk]. isCausal: query i sees keys j <= i (top-left aligned, also when
 // Tq != Tk); with a mask too, both apply. A query that sees no key gets out = 0 and no gradient.
+// precision 'tf32' (or at.backends.cuda.matmul.allowTf32): on cuda the forward runs on tensor cores
+// with TF32 operands (attention_forward_tf32); its backward is the float32 kernels' (they recompute
+// the scores from q, k and the saved lse). cpu: always float32.
 import { record } from '../autograd';
+import { backends } from '../backends';
 import { AtentoError, callNative, check } from '../errors';
 import { native } from '../native';
 import { Tensor, empty, fromTypedArray, tensor } from '../tensor';
@@ -23,6 +27,13 @@ export interface ScaledDotProductAttentionOptions {
   scale?: number | null;
   /** Attention dropout: only 0 is supported (ERR_NOT_IMPLEMENTED otherwise). */
   dropoutP?: number;
+  /**
+   * 'tf32': on cuda, the forward's tile products run on tensor cores with TF32 operands (10 mantissa
+   * bits) and float32 accumulation: about 1e-3 relative error. 'float32': float32 throughout.
+   * Default: 'tf32' when at.backends.cuda.matmul.allowTf32 is true, else 'float32'. Accepted and
+   * ignored on cpu (always float32) and on GPUs below compute capability 8.0. The backward is float32.
+   */
+  precision?: 'tf32' | 'float32';
 }
 
 const OP = 'scaledDotProductAttention';
@@ -31,6 +42,7 @@ interface Plan {
   B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
   scale: number;
   causal: boolean;
+  tf32: boolean; // the tensor-core forward (cuda only; native ignores it on cpu)
   mask: Tensor | null; // float32 additive
   maskOwned: boolean; // converted from bool here: ours to free
   maskStrides: number[]; // element strides over [B, H, Tq, Tk], 0 on broadcast dims
@@ -39,6 +51,7 @@ interface Plan {
 function plan(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOptions): Plan {
   check(opts !== null && typeof opts === 'object', 'ERR_ARGUMENT', `${OP}: options must be an object`);
   const { attnMask = null, isCausal = false, scale = null, dropoutP = 0 } = opts;
+  const precision = opts.precision ?? (backends.cuda.matmul.allowTf32 ? 'tf32' : 'float32');
   for (const [t, name] of [[q, 'query'], [k, 'key'], [v, 'value']] as const)
     check(t instanceof Tensor, 'ERR_ARGUMENT', `${OP}: ${name} must be a Tensor`);
   check(attnMask === null || attnMask instanceof Tensor, 'ERR_ARGUMENT', `${OP}: attnMask must be a Tensor or null`);
@@ -51,6 +64,8 @@ function plan(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOp
         `${OP}: scale must be a finite number (or null for 1/sqrt(D)), got ${String(scale)}`);
   check(typeof dropoutP === 'number' && dropoutP >= 0 && dropoutP <= 1, 'ERR_ARGUMENT',
         `${OP}: dropoutP must be a number in [0, 1], got ${String(dropoutP)}`);
+  check(precision === 'tf32' || precision === 'float32', 'ERR_ARGUMENT',
+        `${OP}: precision must be 'tf32' or 'float32', got ${String(precision)}`);
   if (dropoutP > 0)
     throw new AtentoError(`${OP}: dropoutP > 0 is not implemented; apply F.dropout to the output instead, or use 0`,
                           'ERR_NOT_IMPLEMENTED');
@@ -83,7 +98,8 @@ function plan(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOp
     mask = attnMask.dtype === 'float32' ? attnMask : additiveMask(attnMask);
     maskOwned = mask !== attnMask;
   }
-  return { B, H, Tq, Tk, D, Dv, scale: scale ?? 1 / Math.sqrt(D), causal: isCausal, mask, maskOwned, maskStrides };
+  return { B, H, Tq, Tk, D, Dv, scale: scale ?? 1 / Math.sqrt(D), causal: isCausal, tf32: precision === 'tf32', mask,
+           maskOwned, maskStrides };
 }
 
 // A bool mask (true = attend) as an additive float mask: 0 where true, -inf where false.
@@ -100,7 +116,7 @@ function forward(q: Tensor, k: Tensor, v: Tensor, p: Plan): { out: Tensor; lse: 
   const out = empty([p.B, p.H, p.Tq, p.Dv], { device });
   const lse = empty([p.B, p.H, p.Tq], { device });
   callNative(() => native.attentionForward(out.buf, lse.buf, q.buf, k.buf, v.buf, p.mask?.buf ?? null, p.maskStrides,
-                                           p.B, p.H, p.Tq, p.Tk, p.D, p.Dv, p.scale, p.causal));
+                                           p.B, p.H, p.Tq, p.Tk, p.D, p.Dv, p.scale, p.causal, p.tf32));
   return { out, lse };
 }
 

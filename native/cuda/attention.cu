@@ -23,9 +23,13 @@
 //     key tile and accumulates dQ += scale dS K in registers.
 // Out-of-range rows and keys are zero-filled in shared memory and masked to -inf (P = 0), so
 // partial tiles need no special cases after the loads; the mask is read only in range.
+// Opt-in tensor-core forward (precision 'tf32'): attention_forward_tf32_kernel<DP>, nvcuda::wmma
+// m16n16k8 with tf32 operands and float accumulators, one warp per 16 query rows (its section
+// below). Its backward is the float32 kernels above (they recompute P from q, k and lse).
 #include "launch.cuh"
 
 #include <climits>
+#include <cstdint>
 
 #include "../common.h"
 #include "attention.h"
@@ -428,6 +432,188 @@ __global__ void __launch_bounds__(kThreads, 2)
   }
 }
 
+// ---- forward on tensor cores: TF32 operands, float32 accumulation (opt-in) ----------------------
+// attention_forward_tf32_kernel<DP> computes what attention_forward_kernel does with both tile
+// products on tensor cores through nvcuda::wmma (m16n16k8, tf32 operands, float accumulators).
+// One block of 4 warps per (b*h, 64 query rows); warp w owns rows 16w..16w+15 and keeps them for
+// the whole key loop: its Q rows as matrix_a fragments, its O rows as accumulator fragments.
+// Per key tile of BK keys (K and V in smem, rounded to tf32, zero-padded to DP columns and BK rows):
+//   S = Q K^T into the warp's 16 rows of Ss; online softmax on Ss, two lanes per row (scale, mask
+//   and causal as masked_score), P rounded to tf32 in place; O *= alpha through a 16x16 tile whose
+//   row r holds alpha_r (element-wise products of fragments of one type: the only portable use of
+//   x[]); O += P V. Only K and V cross warps, so the softmax needs only __syncwarp.
+// Causal: tiles wholly above a warp's rows are skipped by that warp (they would add P = 0).
+// The epilogue stages each 16x16 block of O through the same tile and writes out = O / l.
+// Needs sm_80 (tf32 wmma); the launcher falls back to the float32 kernel on older devices.
+constexpr int kTcWarps = kThreads / 32;
+constexpr int kTcBQ = 16 * kTcWarps;  // query rows per block
+
+template <int DP>
+struct TcForward {
+  static constexpr int BQ = kTcBQ;
+  static constexpr int BK = DP == 32 ? 64 : 32;
+  static constexpr int LD = DP + 4, LDS = BK + 4;  // row strides: multiples of 16 bytes (wmma ldm)
+  // K and V tiles; the Q tile is staged over them before the key loop.
+  static constexpr int KV = 2 * BK * LD > BQ * LD ? 2 * BK * LD : BQ * LD;
+  static constexpr int floats = KV + BQ * LDS + kTcWarps * 256;
+  static constexpr size_t bytes = sizeof(float) * floats + 32;  // + slack to align the base to 32 B
+};
+
+#if ATENTO_CUDA_ARCH >= 800
+// wmma pointers must be 32-byte aligned; dynamic shared memory is only promised 16.
+__device__ __forceinline__ float* align32(float* p) {
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(p) + 31) & ~static_cast<uintptr_t>(31));
+}
+
+// dst[r][c] (row stride LD) = tf32(src[row0 + r][c]) for rows < T and columns < C, else 0.
+template <int LD, int ROWS, int COLS>
+__device__ __forceinline__ void load_tile_tf32(float* dst, const float* src, int row0, int T, int C) {
+  for (int idx = threadIdx.x; idx < ROWS * COLS; idx += kThreads) {
+    const int r = idx / COLS, c = idx % COLS;
+    const int row = row0 + r;
+    dst[r * LD + c] = (row < T && c < C) ? nvcuda::wmma::__float_to_tf32(src[(int64_t)row * C + c]) : 0.0f;
+  }
+}
+#endif
+
+template <int DP>
+__global__ void __launch_bounds__(kThreads, 2)
+    attention_forward_tf32_kernel(float* out, float* lse, const float* q, const float* k, const float* v,
+                                  Params p, int nqt) {
+#if ATENTO_CUDA_ARCH >= 800
+  namespace wmma = nvcuda::wmma;
+  using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
+  using FragAcc = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
+  constexpr int BQ = TcForward<DP>::BQ, BK = TcForward<DP>::BK, LD = TcForward<DP>::LD,
+                LDS = TcForward<DP>::LDS, QF = DP / 8, SF = BK / 16, OF = DP / 16;
+  ATENTO_DYNAMIC_SHARED(float, smem_raw);
+  float* smem = align32(smem_raw);
+  float* Qs = smem;          // [BQ][LD], before the key loop
+  float* Ks = smem;          // [BK][LD]
+  float* Vs = Ks + BK * LD;  // [BK][LD]
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  float* Sw = smem + TcForward<DP>::KV + warp * 16 * LDS;        // [16][LDS]: the warp's S, then P
+  float* Tw = smem + TcForward<DP>::KV + BQ * LDS + warp * 256;  // [16][16]: row factors, O staging
+
+  const int64_t bh = blockIdx.x / nqt;
+  const int i0 = (int)(blockIdx.x % nqt) * BQ, w0 = i0 + 16 * warp;
+  const float* Q = q + bh * p.Tq * p.D;
+  const float* K = k + bh * p.Tk * p.D;
+  const float* V = v + bh * p.Tk * p.Dv;
+  const float* mbase = p.mask ? p.mask + (bh / p.H) * p.ms0 + (bh % p.H) * p.ms1 : nullptr;
+
+  load_tile_tf32<LD, BQ, DP>(Qs, Q, i0, p.Tq, p.D);
+  __syncthreads();
+  FragA qf[QF];
+#pragma unroll
+  for (int f = 0; f < QF; f++) wmma::load_matrix_sync(qf[f], Qs + 16 * warp * LD + 8 * f, LD);
+  FragAcc o[OF];
+#pragma unroll
+  for (int f = 0; f < OF; f++) wmma::fill_fragment(o[f], 0.0f);
+
+  // Softmax state of the warp's row r, held identically by lanes 2r and 2r+1 (half hc of a tile each).
+  const int r = lane / 2, hc = lane % 2, i = w0 + r;
+  float m_run = -INFINITY, l_run = 0.0f;
+  const int kend = p.causal ? min(p.Tk, i0 + BQ) : p.Tk;
+  const int kwarp = p.causal ? min(p.Tk, w0 + 16) : p.Tk;  // keys this warp's rows may see
+  for (int j0 = 0; j0 < kend; j0 += BK) {
+    __syncthreads();  // Q fragments loaded / the previous K and V tiles are no longer read
+    load_tile_tf32<LD, BK, DP>(Ks, K, j0, p.Tk, p.D);
+    load_tile_tf32<LD, BK, DP>(Vs, V, j0, p.Tk, p.Dv);
+    __syncthreads();
+    if (j0 >= kwarp) continue;  // causal: every key of the tile is hidden from this warp
+    {  // S = Q K^T, the warp's 16 rows
+      FragAcc s[SF];
+#pragma unroll
+      for (int n = 0; n < SF; n++) wmma::fill_fragment(s[n], 0.0f);
+#pragma unroll
+      for (int f = 0; f < QF; f++) {
+        if (8 * f >= p.D) break;  // zero columns of Q and K
+#pragma unroll
+        for (int n = 0; n < SF; n++) {
+          wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> kf;
+          wmma::load_matrix_sync(kf, Ks + 16 * n * LD + 8 * f, LD);
+          wmma::mma_sync(s[n], qf[f], kf, s[n]);
+        }
+      }
+#pragma unroll
+      for (int n = 0; n < SF; n++) wmma::store_matrix_sync(Sw + 16 * n, s[n], LDS, wmma::mem_row_major);
+    }
+    __syncwarp();
+    {  // online softmax of row r; P (tf32) replaces S
+      float* srow = Sw + r * LDS + hc * (BK / 2);
+      const int jh = j0 + hc * (BK / 2);
+      float mx = -INFINITY;
+      for (int c = 0; c < BK / 2; c++) {
+        const float x = masked_score(p, mbase, srow[c], i, jh + c);
+        srow[c] = x;
+        mx = fmaxf(mx, x);
+      }
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      const float m_new = fmaxf(m_run, mx);
+      const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing visible yet
+      float sum = 0.0f;
+      for (int c = 0; c < BK / 2; c++) {
+        const float e = wmma::__float_to_tf32(__expf(srow[c] - m_use));
+        srow[c] = e;
+        sum += e;
+      }
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      const float alpha = __expf(m_run - m_use);
+      l_run = l_run * alpha + sum;
+      m_run = m_new;
+#pragma unroll
+      for (int c = 0; c < 8; c++) Tw[r * 16 + 8 * hc + c] = alpha;
+    }
+    __syncwarp();
+    {  // O = alpha O + P V
+      FragAcc af;
+      wmma::load_matrix_sync(af, Tw, 16, wmma::mem_row_major);
+#pragma unroll
+      for (int f = 0; f < OF; f++)
+#pragma unroll
+        for (int e = 0; e < af.num_elements; e++) o[f].x[e] *= af.x[e];
+      const int jn = min(BK, kwarp - j0);  // keys past it have P = 0
+#pragma unroll
+      for (int kk = 0; kk < BK / 8; kk++) {
+        if (8 * kk >= jn) break;
+        FragA pf;
+        wmma::load_matrix_sync(pf, Sw + 8 * kk, LDS);
+#pragma unroll
+        for (int f = 0; f < OF; f++) {
+          if (16 * f >= p.Dv) break;
+          wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> vf;
+          wmma::load_matrix_sync(vf, Vs + 8 * kk * LD + 16 * f, LD);
+          wmma::mma_sync(o[f], pf, vf, o[f]);
+        }
+      }
+    }
+  }
+
+  // out = O / l, lse = m + log l (l = 0: a row that sees no key: out 0, lse -inf)
+  if (hc == 0 && i < p.Tq) lse[bh * p.Tq + i] = l_run > 0.0f ? m_run + logf(l_run) : -INFINITY;
+  const float inv = l_run > 0.0f ? 1.0f / l_run : 0.0f;
+#pragma unroll
+  for (int f = 0; f < OF; f++) {
+    if (16 * f >= p.Dv) break;
+    __syncwarp();  // every lane is done reading Tw
+    wmma::store_matrix_sync(Tw, o[f], 16, wmma::mem_row_major);
+    __syncwarp();
+    if (i < p.Tq) {
+      float* orow = out + (bh * p.Tq + i) * p.Dv;
+#pragma unroll
+      for (int c = 0; c < 8; c++) {
+        const int col = 16 * f + 8 * hc + c;
+        if (col < p.Dv) orow[col] = Tw[r * 16 + 8 * hc + c] * inv;
+      }
+    }
+  }
+#else
+  (void)out, (void)lse, (void)q, (void)k, (void)v, (void)p, (void)nqt;
+  __trap();  // never launched: attention_forward_tf32 checks the compute capability
+#endif
+}
+
 // ---- launchers ----------------------------------------------------------------------------------
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -456,6 +642,21 @@ void forward_launch(float* out, float* lse, const float* q, const float* k, cons
   const int nqt = (int)cdiv(p.Tq, BQ);
   ATENTO_LAUNCH(attention_forward_kernel<DP>, dim3((unsigned)(BH * nqt)), dim3(kThreads), smem, stream(),
                 out, lse, q, k, v, p, nqt);
+}
+
+template <int DP>
+void forward_tf32_launch(float* out, float* lse, const float* q, const float* k, const float* v, const Params& p,
+                         int64_t BH) {
+  static_assert(TcForward<DP>::bytes <= 48 * 1024, "stays under the default dynamic shared memory limit");
+  const int nqt = (int)cdiv(p.Tq, kTcBQ);
+  ATENTO_LAUNCH(attention_forward_tf32_kernel<DP>, dim3((unsigned)(BH * nqt)), dim3(kThreads),
+                TcForward<DP>::bytes, stream(), out, lse, q, k, v, p, nqt);
+}
+
+// tf32 wmma needs compute capability 8.0 (atento uses device 0).
+bool tf32_tensor_cores() {
+  const std::vector<DeviceInfo>& d = devices();
+  return !d.empty() && d[0].major >= 8;
 }
 
 template <int DP>
@@ -500,6 +701,22 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   if (dp == 32) forward_launch<32>(out, lse, q, k, v, p, BH);
   else if (dp == 64) forward_launch<64>(out, lse, q, k, v, p, BH);
   else forward_launch<128>(out, lse, q, k, v, p, BH);
+}
+
+void attention_forward_tf32(float* out, float* lse, const float* q, const float* k, const float* v,
+                            const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
+                            int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal) {
+  if (!tf32_tensor_cores()) {  // sm_75 and older: no tf32 wmma; the float32 kernel is exact anyway
+    attention_forward(out, lse, q, k, v, mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal);
+    return;
+  }
+  const int64_t BH = B * H;
+  if (BH == 0 || Tq == 0) return;
+  const int dp = bucket(BH, Tq, Tk, D, Dv);
+  const Params p = make_params(mask, mask_strides, H, Tq, Tk, D, Dv, scale, causal);
+  if (dp == 32) forward_tf32_launch<32>(out, lse, q, k, v, p, BH);
+  else if (dp == 64) forward_tf32_launch<64>(out, lse, q, k, v, p, BH);
+  else forward_tf32_launch<128>(out, lse, q, k, v, p, BH);
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,

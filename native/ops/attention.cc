@@ -69,18 +69,30 @@ Dims read_dims(Args& a, int strides_at) {
 
 }  // namespace
 
-// attentionForward(out, lse, q, k, v, mask|null, maskStrides[4], B, H, Tq, Tk, D, Dv, scale, causal)
+// attentionForward(out, lse, q, k, v, mask|null, maskStrides[4], B, H, Tq, Tk, D, Dv, scale, causal
+//                  [, tf32])
 // out [B,H,Tq,Dv], lse [B,H,Tq]; mask additive float32, element (b,h,i,j) at
-// b*ms[0] + h*ms[1] + i*ms[2] + j*ms[3].
+// b*ms[0] + h*ms[1] + i*ms[2] + j*ms[3]. tf32 (default false): on cuda, the tensor-core kernel
+// (cuda::attention_forward_tf32); the cpu device ignores it.
 ATENTO_EXPORT(attentionForward) {
   Args a(info, "scaledDotProductAttention");
   Dims d = read_dims(a, 6);
+  const bool tf32 = !a.absent(15) && a.flag(15);
   float* out = a.f32(0, d.o);
   float* lse = a.f32(1, d.l);
   const float* q = a.f32(2, d.q);
   const float* k = a.f32(3, d.k);
   const float* v = a.f32(4, d.v);
   const float* mask = a.f32_opt(5, d.mask_extent);
+#ifdef ATENTO_WITH_CUDA
+  if (tf32 && a.device() == Device::CUDA) {
+    cuda::attention_forward_tf32(out, lse, q, k, v, mask, d.ms, d.B, d.H, d.Tq, d.Tk, d.D, d.Dv, d.scale,
+                                 d.causal);
+    cuda::check_launch("attention_forward_tf32");
+    return info.Env().Undefined();
+  }
+#endif
+  (void)tf32;
   ATENTO_DISPATCH(a.device(), attention_forward(out, lse, q, k, v, mask, d.ms, d.B, d.H, d.Tq, d.Tk,
                                                 d.D, d.Dv, d.scale, d.causal));
   return info.Env().Undefined();
