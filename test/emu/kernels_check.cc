@@ -1007,6 +1007,79 @@ void fam_attention() {
 }
 
 // ================================================================================================
+// attention_tf32: the opt-in tensor-core forward (cuda::attention_forward_tf32: wmma m16n16k8,
+// tf32 operands, float accumulators) vs the double reference: three head buckets, partial and
+// exact 64-row tiles, causal warps that skip key tiles, Tq != Tk, T = 1, Tk = 0, masks with fully
+// masked rows. Its backward is the float32 kernels' (family attention).
+// ================================================================================================
+
+void fam_attention_tf32() {
+  // TF32 keeps 10 mantissa bits (unit roundoff u = 2^-11 = 4.9e-4 per operand). With q, k in
+  // [-2, 2] (rms q k = 1.33) and scale 1/sqrt(D) a score errs by ~1.33 u sqrt(2/3) = 5e-4 (sd);
+  // out and lse move by about as much (out also by u |v| from rounding v and p). Worst seen over
+  // these cases 6.7e-4 (1 + |ref|); allowed 3e-3.
+  const Tol tol{3e-3, 3e-3};
+  struct A {
+    const char* name;
+    int64_t B, H, Tq, Tk, D, Dv;
+    bool causal;
+    int mask;  // 0 none; 1 full [B,H,Tq,Tk] with -inf, row (0,0,0) fully masked; 2 key padding
+               // [B,1,1,Tk], last batch fully masked; 3 per query [B,1,Tq,1], every 4th row -inf
+  };
+  std::vector<A> cases = {
+      {"B2 H2 T37 D16", 2, 2, 37, 37, 16, 16, false, 0},
+      {"T1 causal", 1, 1, 1, 1, 8, 8, true, 0},
+      {"Tq5 Tk33 D40 Dv48 full mask", 2, 2, 5, 33, 40, 48, false, 1},
+      {"Tq17 Tk19 D100 Dv72 causal key padding", 2, 1, 17, 19, 100, 72, true, 2},
+      {"Tq21 Tk45 D32 per-query mask", 2, 2, 21, 45, 32, 32, false, 3},
+      {"Tq3 Tk0 (no keys)", 1, 2, 3, 0, 8, 8, false, 0},
+  };
+  if (!kSanitized) {
+    cases.push_back({"causal T130 D64 Dv40 full mask (warps skip key tiles)", 1, 2, 130, 130, 64, 40, true, 1});
+    cases.push_back({"Tq64 Tk64 D128 exact tiles", 1, 1, 64, 64, 128, 128, false, 0});
+  } else {
+    cases.push_back({"causal T40 D64 (warps skip key tiles)", 1, 1, 40, 40, 64, 64, true, 0});
+  }
+  for (const A& a : cases) {
+    const int64_t BH = a.B * a.H, nq = BH * a.Tq * a.D, nk = BH * a.Tk * a.D, nv = BH * a.Tk * a.Dv,
+                  no = BH * a.Tq * a.Dv;
+    const auto q = rnd(nq, 191, -2, 2), k = rnd(nk, 192, -2, 2), v = rnd(nv, 193);
+    std::vector<float> mask;
+    int64_t ms[4] = {0, 0, 0, 0};
+    if (a.mask == 1) {
+      mask = rnd(BH * a.Tq * a.Tk, 195);
+      for (size_t i = 0; i < mask.size(); i += 5) mask[i] = -kInf;
+      for (int64_t j = 0; j < a.Tk; j++) mask[j] = -kInf;
+      ms[0] = a.H * a.Tq * a.Tk, ms[1] = a.Tq * a.Tk, ms[2] = a.Tk, ms[3] = 1;
+    } else if (a.mask == 2) {
+      mask.assign(a.B * a.Tk, 0.0f);
+      for (int64_t b = 0; b < a.B; b++)
+        for (int64_t j = 0; j < a.Tk; j++)
+          if (b == a.B - 1 || j >= a.Tk - 3) mask[b * a.Tk + j] = -kInf;
+      ms[0] = a.Tk, ms[3] = 1;
+    } else if (a.mask == 3) {
+      mask = rnd(a.B * a.Tq, 197, -3, 3);
+      for (size_t i = 0; i < mask.size(); i += 4) mask[i] = -kInf;
+      ms[0] = a.Tq, ms[2] = 1;
+    }
+    const float* M = a.mask ? mask.data() : nullptr;
+    const float scale = 1.0f / std::sqrt((float)a.D);
+    std::vector<float> o(no), lse(BH * a.Tq);
+    cpu::attention_forward_ref(o.data(), lse.data(), q.data(), k.data(), v.data(), M, ms, a.B, a.H, a.Tq, a.Tk, a.D,
+                               a.Dv, scale, a.causal);
+    check_case(std::string(a.name) + " forward", {out("out", o), out("lse", lse)}, tol, true, [&] {
+      Dev<float> dq_(q), dk_(k), dv_(v), dm(mask), dout_(no), dlse(BH * a.Tq);
+      dev("attention_forward_tf32", [&] {
+        cuda::attention_forward_tf32(dout_.get(), dlse.get(), dq_.get(), dk_.get(), dv_.get(),
+                                     a.mask ? dm.get() : nullptr, ms, a.B, a.H, a.Tq, a.Tk, a.D, a.Dv, scale,
+                                     a.causal);
+      });
+      return Outs{out("out", dout_.host()), out("lse", dlse.host())};
+    });
+  }
+}
+
+// ================================================================================================
 // lstm: sequence forward and backward through time (pointwise kernels, bias kernel, the
 // emulated cuBLAS GEMMs of device.cc)
 // ================================================================================================
@@ -1210,6 +1283,7 @@ const Family kFamilies[] = {
     {"layernorm", fam_layernorm, "fwd+bwd: affine or not, float4/scalar, misaligned, N=0, dx/dw/db subsets"},
     {"losses", fam_losses, "crossEntropy (ignored rows, smoothing, reductions, C>1024), MSE, BCE (posWeight)"},
     {"attention", fam_attention, "SDPA fwd+bwd: 3 head buckets, partial tiles, causal, Tq!=Tk, T=1, Tk=0, masks"},
+    {"attention_tf32", fam_attention_tf32, "SDPA tensor-core (tf32 wmma) fwd: 3 head buckets, causal tile skips, masks"},
     {"lstm", fam_lstm, "sequence fwd+bwd, with/without bias, h0, c0, dOut; H > 32"},
     {"optim", fam_optim, "Adam/AdamW/amsgrad, SGD variants, grad_norms (2, inf, 1.5), grad_scale"},
     {"blas", fam_blas, "device.cc sgemm_strided_batched (transposes, padded ld, broadcast B)"},
