@@ -512,7 +512,9 @@ __global__ void __launch_bounds__(kThreads, 2)
   for (int f = 0; f < OF; f++) wmma::fill_fragment(o[f], 0.0f);
 
   // Softmax state of the warp's row r, held identically by lanes 2r and 2r+1 (half hc of a tile each).
-  const int r = lane / 2, hc = lane % 2, i = w0 + r;
+  // In the 16x16 tile Tw a lane takes the other half, th: the emulator's fragments give lane l row
+  // l/2, half l%2, so every Tw element then crosses lanes there too and a missing __syncwarp shows.
+  const int r = lane / 2, hc = lane % 2, th = 1 - hc, i = w0 + r;
   float m_run = -INFINITY, l_run = 0.0f;
   const int kend = p.causal ? min(p.Tk, i0 + BQ) : p.Tk;
   const int kwarp = p.causal ? min(p.Tk, w0 + 16) : p.Tk;  // keys this warp's rows may see
@@ -563,7 +565,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       l_run = l_run * alpha + sum;
       m_run = m_new;
 #pragma unroll
-      for (int c = 0; c < 8; c++) Tw[r * 16 + 8 * hc + c] = alpha;
+      for (int c = 0; c < 8; c++) Tw[r * 16 + 8 * th + c] = alpha;
     }
     __syncwarp();
     {  // O = alpha O + P V
@@ -603,8 +605,8 @@ __global__ void __launch_bounds__(kThreads, 2)
       float* orow = out + (bh * p.Tq + i) * p.Dv;
 #pragma unroll
       for (int c = 0; c < 8; c++) {
-        const int col = 16 * f + 8 * hc + c;
-        if (col < p.Dv) orow[col] = Tw[r * 16 + 8 * hc + c] * inv;
+        const int col = 16 * f + 8 * th + c;
+        if (col < p.Dv) orow[col] = Tw[r * 16 + 8 * th + c] * inv;
       }
     }
   }
