@@ -67,6 +67,7 @@ def main():
             for r in sorted(rows, key=lambda r: names.get(r["mangled"], r["mangled"])):
                 k = names.get(r["mangled"], r["mangled"])
                 k = re.sub(r"^(void )?atento::cuda::", "", k)
+                k = k.replace("(anonymous namespace)::", "").replace("atento::cuda::", "")
                 lines.append(f"| `{k}` | {arch} | {r['regs']} | {r['spill_st']}/{r['spill_ld']} | {r['smem']} | {r['stack']} |")
                 if r["spill_st"] or r["spill_ld"]:
                     spills.append(f"{k} ({arch})")
