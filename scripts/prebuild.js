@@ -11,6 +11,8 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const env = { ...process.env, ATENTO_MARCH: process.env.ATENTO_MARCH || 'x86-64-v3' };
+// prebuildify runs `node-gyp` from PATH: use the project's (a devDependency).
+env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PATH}`;
 const prefix = path.join(path.dirname(process.execPath), '..');
 if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) env.npm_config_nodedir = prefix;
 
