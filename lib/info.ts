@@ -1,19 +1,11 @@
 // info.ts — at.info(): what this build of atento can do on this machine.
-import { loadedFrom, native } from './native';
+import { loadedFrom, native, type BuildInfo } from './native';
 import { getDefaultDevice } from './tensor';
 
 export interface Info {
   version: string;
   binary: string;
-  cuda: {
-    compiled: boolean;
-    emulated: boolean;
-    archs: string[];
-    devices: { index: number; name: string; computeCapability: string; totalMemory: number; multiProcessors: number }[];
-    error: string | null;
-    blas: string | null;
-    blasError: string | null;
-  };
+  cuda: BuildInfo['cuda'];
   blas: string;
   threads: number;
   defaultDevice: 'cpu' | 'cuda';
