@@ -153,7 +153,7 @@ void cross_entropy_backward(float* dlogits, const float* dout, const float* logi
 
 void mse_forward(float* out, const float* input, const float* target, int64_t n, int reduction) {
   if (reduction == 0) {
-    #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+    #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
     for (int64_t i = 0; i < n; i++) {
       const float d = input[i] - target[i];
       out[i] = d * d;
@@ -161,7 +161,7 @@ void mse_forward(float* out, const float* input, const float* target, int64_t n,
     return;
   }
   double total = 0.0;
-  #pragma omp parallel for simd schedule(static) reduction(+ : total) if (n > kParallelGrain)
+  #pragma omp parallel for simd schedule(static) reduction(+ : total) if (parallel: n > kParallelGrain)
   for (int64_t i = 0; i < n; i++) {
     const double d = (double)input[i] - (double)target[i];
     total += d * d;
@@ -177,14 +177,14 @@ void mse_backward(float* dinput, float* dtarget, const float* dout, const float*
   if (!d) return;
   const float sign = dinput ? 2.0f : -2.0f;
   if (reduction == 0) {
-    #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+    #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
     for (int64_t i = 0; i < n; i++) d[i] = sign * (input[i] - target[i]) * dout[i];
   } else {
-    #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+    #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
     for (int64_t i = 0; i < n; i++) d[i] = sign * (input[i] - target[i]) * g0;
   }
   if (dinput && dtarget) {
-    #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+    #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
     for (int64_t i = 0; i < n; i++) dtarget[i] = -dinput[i];
   }
 }

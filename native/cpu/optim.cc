@@ -19,7 +19,7 @@ static void adam_loop(float* p, const float* g, float* m, float* v, float* vmax,
                       float beta2, float one_minus_beta1, float one_minus_beta2, float eps, float param_scale,
                       float grad_decay, float step_size, float bias_correction2_sqrt) {
   // p, g, m, v, vmax are [n]
-  #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
   for (int64_t i = 0; i < n; i++) {
     float pi = p[i], gi = g[i];
     pi = param_scale != 1.0f ? pi * param_scale : pi;      // AdamW: decoupled weight decay first
@@ -50,7 +50,7 @@ void sgd_step(float* p, const float* g, float* buf, int64_t n, float lr, float m
               float dampening, float weight_decay, bool nesterov, bool first_step) {
   // p, g, buf are [n]
   const float one_minus_dampening = 1.0f - dampening;
-  #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
   for (int64_t i = 0; i < n; i++) {
     float d = g[i];
     if (weight_decay != 0.0f) d += weight_decay * p[i];
@@ -69,7 +69,7 @@ static double norm_piece(const float* x, int64_t n, double norm_type) {
     // max |x|, NaN if any x is NaN (like torch.max); a plain max plus a NaN flag vectorises.
     float mx = 0.0f;
     int nan_seen = 0;
-    #pragma omp parallel for simd reduction(max : mx) reduction(| : nan_seen) schedule(static) if (n > kParallelGrain)
+    #pragma omp parallel for simd reduction(max : mx) reduction(| : nan_seen) schedule(static) if (parallel: n > kParallelGrain)
     for (int64_t i = 0; i < n; i++) {
       float a = std::fabs(x[i]);
       mx = a > mx ? a : mx;
@@ -79,7 +79,7 @@ static double norm_piece(const float* x, int64_t n, double norm_type) {
   }
   double sum = 0;
   if (norm_type == 2.0) {
-    #pragma omp parallel for simd reduction(+ : sum) schedule(static) if (n > kParallelGrain)
+    #pragma omp parallel for simd reduction(+ : sum) schedule(static) if (parallel: n > kParallelGrain)
     for (int64_t i = 0; i < n; i++) sum += (double)x[i] * (double)x[i];
   } else {
     #pragma omp parallel for reduction(+ : sum) schedule(static) if (n > kParallelGrain)
@@ -94,7 +94,7 @@ void grad_norms(double* out, const float* const* xs, const int64_t* ns, int64_t 
 
 void grad_scale(float* x, int64_t n, float coef) {
   // x is [n]
-  #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
   for (int64_t i = 0; i < n; i++) x[i] *= coef;
 }
 
