@@ -134,8 +134,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const out = empty([...x.shape.slice(0, -1), O], { device: x.device });
   if (rows && O) {
     if (bias) {
-      // out = broadcast bias, then out += x W^T (beta = 1)
-      callNative(() => native.gemm(out.buf, onesColumn(rows, x.device).buf, bias.buf, false, false, rows, O, 1, 0, 0, 1, 1, 0));
+      // out = bias copied into every row (a strided copy with row stride 0; a K = 1 GEMM doing
+      // the same took 2-3x longer on cpu), then out += x W^T (beta = 1)
+      callNative(() => native.stridedCopy(out.buf, bias.buf, [rows, O], [O, 1], 0, [0, 1], 0));
     }
     callNative(() => native.gemm(out.buf, x.buf, weight.buf, false, true, rows, O, I, 0, 0, 1, 1, bias ? 1 : 0));
   }
