@@ -151,10 +151,13 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
           `backward(): the graph through '${node.name}' was already freed; pass { retainGraph: true } to the first backward`);
     const gins = noGrad(() => node.backwardFn!(gouts));
     const used = new Set<Tensor>(gouts.filter((g): g is Tensor => g !== null));
+    const leaves: [Tensor, Tensor][] = [];
     node.inputs.forEach((input, i) => {
       let g = gins[i];
       if (!g) return;
-      if (used.has(g)) g = g.clone(); // a gradient passed through, or returned twice: own a copy
+      // A gradient passed through, or returned twice: another view of its storage, not a copy
+      // (storage is ref-counted, and addInto / accumulate copy before writing into shared storage).
+      if (used.has(g)) g = g._alias(g.shape);
       used.add(g);
       if (!input || !input.requiresGrad) return g.dispose();
       check(g.shape.join() === input.shape.join(), 'ERR_INTERNAL',
@@ -165,10 +168,11 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
         slots[input.gradFn.index] = prev ? addInto(prev, g) : g;
         pending.set(input.gradFn.node, slots);
       } else {
-        accumulate(input, g);
+        leaves.push([input, g]);
       }
     });
     for (const g of gouts) g?.dispose();
+    for (const [leaf, g] of leaves) accumulate(leaf, g); // after gouts are gone: copies only what stays shared
     if (!opts.retainGraph) node.release();
   }
 }
@@ -186,6 +190,13 @@ function addInto(prev: Tensor, g: Tensor): Tensor {
   return prev;
 }
 
+// leaf.grad += g (g is consumed). A leaf's grad is written in place later (clipGradNorm, zeroGrad,
+// the next accumulation), so it never shares storage with another tensor.
 function accumulate(leaf: Tensor, g: Tensor): void {
+  if (!leaf.grad && g._sharesStorage) {
+    const own = g.clone();
+    g.dispose();
+    g = own;
+  }
   leaf.grad = keep(leaf.grad ? addInto(leaf.grad, g) : g);
 }

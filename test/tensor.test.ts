@@ -101,6 +101,33 @@ describe.each(devices)('tensors on %s', (device) => {
     expect(e).toBeInstanceOf(at.AtentoError);
     expect(e).toBeInstanceOf(Error);
   });
+
+  // backward hands a gradient that flows to several inputs on as views of one buffer; these
+  // check that nothing written in place (accumulation, clipping) leaks into another gradient.
+  it('autograd: a gradient shared by several inputs stays separate where it is written', () => {
+    const a = at.tensor([1, 2], { device, requiresGrad: true }), b = at.tensor([3, 4], { device, requiresGrad: true });
+    at.F.add(a, b).backward(at.tensor([0.5, -1], { device }));
+    at.optim.clipGradNorm([a, b], 0.5); // total norm sqrt(2.5): each grad scaled once
+    const s = 0.5 / (Math.sqrt(2.5) + 1e-6);
+    for (const t of [a, b]) {
+      const g = t.grad!.toArray() as number[];
+      expect(g[0]).toBeCloseTo(0.5 * s, 6);
+      expect(g[1]).toBeCloseTo(-1 * s, 6);
+    }
+    // x + x (the same gradient twice into one leaf), and z + z, z = x * 3 (twice into one node)
+    const x = at.tensor([1, -2], { device, requiresGrad: true });
+    at.F.add(x, x).sum().backward();
+    expect(x.grad!.toArray()).toEqual([2, 2]);
+    x.grad = null;
+    const z = at.F.mul(x, 3);
+    at.F.add(z, z).sum().backward();
+    expect(x.grad!.toArray()).toEqual([6, 6]);
+    // a leaf whose gradient is the caller's: the caller's tensor is not the leaf's grad
+    const w = at.tensor([1, 1], { device, requiresGrad: true }), gw = at.tensor([2, 3], { device });
+    w.backward(gw);
+    at.optim.clipGradNorm([w], 1);
+    expect(gw.toArray()).toEqual([2, 3]);
+  });
 });
 
 describe('zero-copy cpu tensors', () => {
