@@ -9,6 +9,14 @@
 //   so a same-shape op or a row broadcast [B*T, C] + [C] runs as plain vector loops.
 // compare_forward: the same row walk as binary_forward, writing bool bytes.
 // cast: flat loops, one per (from, to) pair.
+
+// 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default), as layernorm.cc:
+// the activations are bound by arithmetic (gelu-tanh, 393216 values, 1 thread: forward 556 ->
+// 402 us, backward 697 -> 495 us; same results), memory-bound ops are unchanged. A no-op on
+// other targets.
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
 #include "elementwise.h"
 
 #include <cmath>
