@@ -68,11 +68,14 @@ export interface Native {
   // v [B,H,Tk,Dv] -> out [B,H,Tq,Dv], lse [B,H,Tq]; mask additive float32 with 4 broadcast strides.
   // The *Ref twins run the CPU reference kernels (tests).
   // tf32 (default false): the tensor-core forward on cuda (TF32 operands, float32 accumulation); cpu ignores it.
+  // layout (cpu only): 16 integers, {offset, b, h, t strides} of q, k, v and out (dq, dk, dv, dout alike), so
+  // the kernels read and write packed or transposed tensors in place (native/cpu/attention.h).
   attentionForward(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
-                   Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean, tf32?: boolean): void;
+                   Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean, tf32?: boolean,
+                   layout?: number[]): void;
   attentionBackward(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB, maskStrides: number[],
                     batch: number, heads: number, Tq: number, Tk: number, D: number, Dv: number, scale: number,
-                    causal: boolean): void;
+                    causal: boolean, layout?: number[]): void;
   attentionForwardRef(out: B, lse: B, q: B, k: B, v: B, mask: OptB, maskStrides: number[], batch: number, heads: number,
                       Tq: number, Tk: number, D: number, Dv: number, scale: number, causal: boolean): void;
   attentionBackwardRef(dq: B, dk: B, dv: B, dout: B, q: B, k: B, v: B, out: B, lse: B, mask: OptB,

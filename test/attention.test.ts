@@ -358,6 +358,115 @@ describe('native attention bindings guard their buffers', () => {
   });
 });
 
+// --- packed self-attention (GPT's c_attn output) ---------------------------------------------------
+
+// qkv [B, T, 3C] -> y [B, T, C] by split + transpose + scaledDotProductAttention + transpose.
+function packedByParts(qkv: at.Tensor, H: number, opts: { isCausal?: boolean; scale?: number | null }): at.Tensor {
+  const [B, T, C3] = qkv.shape, C = C3 / 3, D = C / H;
+  const [q, k, v] = F.split(qkv, C, 2).map((t) => F.transpose(t.reshape([B, T, H, D]), 1, 2));
+  return F.transpose(F.scaledDotProductAttention(q, k, v, opts), 1, 2).reshape([B, T, C]);
+}
+
+function packedRun(device: at.DeviceName, B: number, T: number, H: number, D: number, opts: { isCausal?: boolean; scale?: number | null },
+                   byParts: boolean, seed: number): { y: Float32Array; g: Float32Array } {
+  return at.tidy(() => {
+    const qkv = at.tensor(rnd(B * T * 3 * H * D, seed), [B, T, 3 * H * D], { device, requiresGrad: true });
+    const y = byParts ? packedByParts(qkv, H, opts) : F.scaledDotProductAttentionPacked(qkv, H, opts);
+    expect(y.shape).toEqual([B, T, H * D]);
+    y.backward(at.tensor(rnd(B * T * H * D, seed + 1, 1), y.shape, { device }));
+    return { y: y.dataSync() as Float32Array, g: qkv.grad!.dataSync() as Float32Array };
+  });
+}
+
+describe.each(devices)('scaledDotProductAttentionPacked on %s', (device) => {
+  // cpu: the kernels address q, k, v, y and dqkv through strides instead of dense copies, with the
+  // same arithmetic in the same order: the bits must agree with the composed ops. cuda runs the
+  // composed ops; it is held to the cpu kernel at the tolerance of the attention tests.
+  const cases: [number, number, number, number, boolean, number | null][] = device === 'cpu'
+    ? [[2, 5, 3, 7, true, null], [1, 70, 2, 16, false, null], [3, 130, 2, 33, true, 0.3], [12, 64, 4, 32, true, null]]
+    : [[2, 5, 3, 7, true, null], [1, 9, 2, 16, false, 0.3], [2, 17, 1, 20, true, null]];
+  it('equals split + transpose + scaledDotProductAttention + transpose, forward and backward', () => {
+    const before = at.info().threads;
+    try {
+      // 1 thread: whole heads per thread; 3: with few heads, the two-pass backward
+      for (const threads of device === 'cpu' ? [1, 3] : [before]) {
+        at.setNumThreads(threads);
+        cases.forEach(([B, T, H, D, isCausal, scale], i) => {
+          const opts = { isCausal, scale };
+          const packed = packedRun(device, B, T, H, D, opts, false, 40 + i);
+          const parts = packedRun(device, B, T, H, D, opts, true, 40 + i);
+          expect(packed.y).toEqual(parts.y);
+          expect(packed.g).toEqual(parts.g);
+          if (device === 'cuda') {
+            const cpu = packedRun('cpu', B, T, H, D, opts, false, 40 + i);
+            expectClose(packed.y, cpu.y, { ...TOL, what: 'y: cuda vs cpu' });
+            expectClose(packed.g, cpu.g, { ...TOL, what: 'dqkv: cuda vs cpu' });
+          }
+        });
+      }
+    } finally {
+      at.setNumThreads(before);
+    }
+  });
+
+  it('rejects bad arguments with stable codes', () => {
+    const z = (shape: number[], dtype: at.Dtype = 'float32') => at.zeros(shape, { device, dtype });
+    expectCode(() => F.scaledDotProductAttentionPacked(z([2, 4, 12]), 3), 'ERR_SHAPE'); // 12 is not 3 * 3 heads * D
+    expectCode(() => F.scaledDotProductAttentionPacked(z([2, 4, 13]), 1), 'ERR_SHAPE'); // not 3C
+    expectCode(() => F.scaledDotProductAttentionPacked(z([8, 12]), 2), 'ERR_SHAPE'); // 2-D
+    expectCode(() => F.scaledDotProductAttentionPacked(z([2, 4, 0]), 2), 'ERR_SHAPE'); // C = 0
+    expectCode(() => F.scaledDotProductAttentionPacked(z([2, 4, 12], 'int32'), 2), 'ERR_DTYPE');
+    expectCode(() => F.scaledDotProductAttentionPacked(z([2, 4, 12]), 0), 'ERR_ARGUMENT');
+    expectCode(() => F.scaledDotProductAttentionPacked(z([2, 4, 12]), 2, { scale: NaN }), 'ERR_ARGUMENT');
+    expectCode(() => F.scaledDotProductAttentionPacked(z([2, 4, 12]), 2, { isCausal: 1 as unknown as boolean }), 'ERR_ARGUMENT');
+    expect(F.scaledDotProductAttentionPacked(z([2, 0, 12]), 2).shape).toEqual([2, 0, 4]);
+    if (device === 'cuda') { // operand layouts are a cpu kernel feature
+      const qkv = z([1, 2, 12]), y = z([1, 2, 4]), lse = z([1, 2, 2]);
+      expectCode(() => native.attentionForward(y.buf, lse.buf, qkv.buf, qkv.buf, qkv.buf, null, [0, 0, 0, 0], 1, 2, 2, 2, 2, 2,
+                                               0.5, true, false, [0, 24, 2, 12, 4, 24, 2, 12, 8, 24, 2, 12, 0, 8, 2, 4]),
+                 'ERR_NOT_IMPLEMENTED');
+    }
+  });
+});
+
+describe('native attention layouts (cpu)', () => {
+  const f = (n: number) => new Float32Array(n);
+  // B=2, H=2, T=3, D=Dv=4 from a packed qkv [2, 3, 24] into y [2, 3, 8]
+  const [B, H, T, D] = [2, 2, 3, 4], C = H * D;
+  const dims = [B, H, T, T, D, D, 0.5, true];
+  const layout = [0, T * 3 * C, D, 3 * C, C, T * 3 * C, D, 3 * C, 2 * C, T * 3 * C, D, 3 * C, 0, T * C, D, C];
+  it('are checked against the buffers: reach, overlap of written rows, size, device', () => {
+    const qkv = f(B * T * 3 * C), y = f(B * T * C), lse = f(B * H * T);
+    expect(() => native.attentionForward(y, lse, qkv, qkv, qkv, null, [0, 0, 0, 0], ...dims, false, layout)).not.toThrow();
+    // v's rows end at the end of qkv (q's do not)
+    expect(() => native.attentionForward(y, lse, f(qkv.length - 1), qkv, qkv, null, [0, 0, 0, 0], ...dims, false, layout))
+      .not.toThrow();
+    expectCode(() => native.attentionForward(y, lse, qkv, qkv, f(qkv.length - 1), null, [0, 0, 0, 0], ...dims, false, layout),
+               'ERR_SHAPE');
+    expectCode(() => native.attentionForward(f(y.length - 1), lse, qkv, qkv, qkv, null, [0, 0, 0, 0], ...dims, false, layout),
+               'ERR_SHAPE');
+    const overlapping = [...layout];
+    overlapping[14] = D - 1; // heads of y one element apart: rows of width 4 overlap
+    expectCode(() => native.attentionForward(f(1000), lse, qkv, qkv, qkv, null, [0, 0, 0, 0], ...dims, false, overlapping),
+               'ERR_SHAPE');
+    const negative = [...layout];
+    negative[1] = -1;
+    expectCode(() => native.attentionForward(y, lse, qkv, qkv, qkv, null, [0, 0, 0, 0], ...dims, false, negative), 'ERR_SHAPE');
+    expectCode(() => native.attentionForward(y, lse, qkv, qkv, qkv, null, [0, 0, 0, 0], ...dims, false, layout.slice(1)),
+               'ERR_ARGUMENT');
+    const dqkv = f(qkv.length);
+    expect(() => native.attentionBackward(dqkv, dqkv, dqkv, y, qkv, qkv, qkv, y, lse, null, [0, 0, 0, 0], ...dims, layout))
+      .not.toThrow();
+    // a written operand (dk) may not have overlapping rows; a read one (out) may not reach past its buffer
+    const dkOverlap = [...layout];
+    dkOverlap[7] = 1;
+    expectCode(() => native.attentionBackward(dqkv, dqkv, dqkv, y, qkv, qkv, qkv, y, lse, null, [0, 0, 0, 0], ...dims, dkOverlap),
+               'ERR_SHAPE');
+    expectCode(() => native.attentionBackward(dqkv, dqkv, dqkv, y, qkv, qkv, qkv, f(y.length - 1), lse, null, [0, 0, 0, 0], ...dims,
+                                              layout), 'ERR_SHAPE');
+  });
+});
+
 // --- determinism under the emulator ---------------------------------------------------------------
 
 // Each child process runs the CUDA kernels on the emulator with one thread/block order and prints

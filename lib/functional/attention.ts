@@ -16,6 +16,7 @@ import { backends } from '../backends';
 import { AtentoError, callNative, check } from '../errors';
 import { native } from '../native';
 import { Tensor, empty, fromTypedArray, tensor } from '../tensor';
+import { split, transpose } from './shape';
 import { needDtype, sameDevice } from './util';
 
 export interface ScaledDotProductAttentionOptions {
@@ -138,6 +139,55 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor,
                                               p.scale, p.causal));
     return [dq, dk, dv];
   }, saved);
+}
+
+export interface PackedAttentionOptions {
+  /** Query i attends to keys j <= i. Default false. */
+  isCausal?: boolean;
+  /** Multiplies q k^T; default 1 / sqrt(D). */
+  scale?: number | null;
+}
+
+/**
+ * Multi-head self-attention on a packed projection, as GPT's c_attn makes it: qkv [B, T, 3C] holds
+ * q, k and v side by side, each [B, T, H, D] with H = numHeads, D = C / H. Returns y [B, T, C], the
+ * heads side by side: y[b, t, h*D + d] = scaledDotProductAttention(q, k, v)[b, h, t, d], with q, k, v
+ * as [B, H, T, D]. The same as splitting qkv in three, transposing each to [B, H, T, D] and y back
+ * (which is what runs on cuda); on cpu the kernels read q, k, v and write y, and the gradient of
+ * qkv, in place through strides, without those copies. Gradient for qkv.
+ */
+export function scaledDotProductAttentionPacked(qkv: Tensor, numHeads: number,
+                                                opts: PackedAttentionOptions = {}): Tensor {
+  const op = 'scaledDotProductAttentionPacked';
+  check(qkv instanceof Tensor, 'ERR_ARGUMENT', `${op}: qkv must be a Tensor`);
+  check(opts !== null && typeof opts === 'object', 'ERR_ARGUMENT', `${op}: options must be an object`);
+  const { isCausal = false, scale = null } = opts;
+  sameDevice(op, qkv);
+  needDtype(op, qkv, 'float32', 'qkv');
+  check(Number.isInteger(numHeads) && numHeads > 0, 'ERR_ARGUMENT', `${op}: numHeads must be a positive integer, got ${numHeads}`);
+  check(qkv.ndim === 3 && qkv.shape[2] % (3 * numHeads) === 0 && qkv.shape[2] > 0, 'ERR_SHAPE',
+        `${op}: qkv must be [B, T, 3C] with C a positive multiple of numHeads ${numHeads}, got [${qkv.shape}]`);
+  check(typeof isCausal === 'boolean', 'ERR_ARGUMENT', `${op}: isCausal must be a boolean`);
+  check(scale === null || (typeof scale === 'number' && Number.isFinite(scale)), 'ERR_ARGUMENT',
+        `${op}: scale must be a finite number (or null for 1/sqrt(D)), got ${String(scale)}`);
+  const [B, T, C3] = qkv.shape, C = C3 / 3, H = numHeads, D = C / H;
+  if (qkv.device !== 'cpu') {
+    const [q, k, v] = split(qkv, C, 2).map((t) => transpose(t.reshape([B, T, H, D]), 1, 2));
+    return transpose(scaledDotProductAttention(q, k, v, { isCausal, scale }), 1, 2).reshape([B, T, C]);
+  }
+  // {offset, b, h, t strides} of q, k, v in qkv and of y (native/cpu/attention.h)
+  const layout = [0, T * C3, D, C3, C, T * C3, D, C3, 2 * C, T * C3, D, C3, 0, T * C, D, C];
+  const s = scale ?? 1 / Math.sqrt(D), noMask = [0, 0, 0, 0];
+  const out = empty([B, T, C], { device: qkv.device }), lse = empty([B, H, T], { device: qkv.device });
+  callNative(() => native.attentionForward(out.buf, lse.buf, qkv.buf, qkv.buf, qkv.buf, null, noMask, B, H, T, T, D, D,
+                                           s, isCausal, false, layout));
+  const outSaved = out.detach();
+  return record(op, out, [qkv], (g) => {
+    const dqkv = empty(qkv.shape, { device: qkv.device }); // dq, dk, dv together write every element
+    callNative(() => native.attentionBackward(dqkv.buf, dqkv.buf, dqkv.buf, g.buf, qkv.buf, qkv.buf, qkv.buf, outSaved.buf,
+                                              lse.buf, null, noMask, B, H, T, T, D, D, s, isCausal, layout));
+    return [dqkv];
+  }, [lse, outSaved]);
 }
 
 /**

@@ -31,12 +31,10 @@ class CausalSelfAttention extends Module {
     this.resid_dropout = this.registerModule('resid_dropout', new Dropout(cfg.dropout ?? 0));
   }
   forward(x: Tensor): Tensor {
-    const [B, T, C] = x.shape;
-    const H = this.cfg.nHead, D = C / H;
-    const qkv = this.c_attn.forward(x); // [B, T, 3C]
-    const [q, k, v] = F.split(qkv, C, 2).map((t: Tensor) => F.transpose(t.reshape([B, T, H, D]), 1, 2)); // [B, H, T, D]
-    const y = F.scaledDotProductAttention(q, k, v, { isCausal: true });
-    return this.resid_dropout.forward(this.c_proj.forward(F.transpose(y, 1, 2).reshape([B, T, C])));
+    // qkv [B, T, 3C] -> y [B, T, C]: causal attention of each head, q, k, v split from qkv and the
+    // heads joined in y by the kernel itself (no split / transpose copies on cpu)
+    const y = F.scaledDotProductAttentionPacked(this.c_attn.forward(x), this.cfg.nHead, { isCausal: true });
+    return this.resid_dropout.forward(this.c_proj.forward(y));
   }
 }
 

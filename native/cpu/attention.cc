@@ -28,6 +28,9 @@
 // Measured on the dev machine (AVX-512, 1 thread): oneDNN's sgemm per tile instead of these
 // kernels made the forward 40% slower at B=12 H=4 T=64 D=32 and 15% slower at B=8 H=6 T=256
 // D=64 (call overhead on small tiles, no causal triangle), although it needs no K^T.
+// Operand layouts (attention.h, AttentionLayout): every row is addressed through the operand's
+// strides; K^T, V^T and the padded copies are packed from strided rows, and a dQ, dK or dV whose
+// rows are not dense accumulates in scratch copied out row by row at the end.
 #include "attention.h"
 
 #include <algorithm>
@@ -242,7 +245,7 @@ void tile_gemm(float* C, int64_t ldc, const float* A, int64_t lda, const float* 
 }
 
 // ---- packing ------------------------------------------------------------------------------------
-// dst[c][t] = src[t][c] for t < T, c < C (src row length C); columns t in [T, ldt) are zero.
+// dst[c][t] = src[t][c] for t < T, c < C (src rows lds apart); columns t in [T, ldt) are zero.
 // 8 x 8 blocks are transposed in registers with AVX shuffles (a plain strided loop was a quarter
 // of the forward's time at T = 256, D = 64); the ragged edges element by element.
 #if defined(__AVX__)
@@ -268,33 +271,33 @@ inline void transpose8x8(float* dst, int64_t ldd, const float* src, int64_t lds)
 }
 #endif
 
-void pack_transposed(float* dst, int64_t ldt, const float* src, int64_t T, int64_t C) {
+void pack_transposed(float* dst, int64_t ldt, const float* src, int64_t lds, int64_t T, int64_t C) {
   int64_t t8 = 0, c8 = 0;
 #if defined(__AVX__)
   t8 = T / 8 * 8;
   c8 = C / 8 * 8;
   for (int64_t t0 = 0; t0 < t8; t0 += 8)
-    for (int64_t c0 = 0; c0 < c8; c0 += 8) transpose8x8(dst + c0 * ldt + t0, ldt, src + t0 * C + c0, C);
+    for (int64_t c0 = 0; c0 < c8; c0 += 8) transpose8x8(dst + c0 * ldt + t0, ldt, src + t0 * lds + c0, lds);
 #endif
   for (int64_t c = 0; c < C; c++) {
     float* d = dst + c * ldt;
-    for (int64_t t = c < c8 ? t8 : 0; t < T; t++) d[t] = src[t * C + c];
+    for (int64_t t = c < c8 ? t8 : 0; t < T; t++) d[t] = src[t * lds + c];
     for (int64_t t = T; t < ldt; t++) d[t] = 0.0f;
   }
 }
-// dst[t][0..C) = src[t][0..C), dst[t][C..CP) = 0.
-void pack_padded(float* dst, int64_t CP, const float* src, int64_t T, int64_t C) {
+// dst[t][0..C) = src[t][0..C) (src rows lds apart), dst[t][C..CP) = 0.
+void pack_padded(float* dst, int64_t CP, const float* src, int64_t lds, int64_t T, int64_t C) {
   for (int64_t t = 0; t < T; t++) {
-    std::memcpy(dst + t * CP, src + t * C, C * sizeof(float));
+    std::memcpy(dst + t * CP, src + t * lds, C * sizeof(float));
     for (int64_t c = C; c < CP; c++) dst[t * CP + c] = 0.0f;
   }
 }
-// Rows of length C whose copies are padded to CP = round_up(C, VL): the source itself when no
-// padding is needed, else a packed copy in `buf`.
-const float* padded_rows(std::vector<float>& buf, const float* src, int64_t T, int64_t C, int64_t CP) {
-  if (C == CP) return src;
+// Rows of length C (lds apart) as dense rows padded to CP = round_up(C, VL): the source itself
+// when it already is that, else a packed copy in `buf`.
+const float* padded_rows(std::vector<float>& buf, const float* src, int64_t lds, int64_t T, int64_t C, int64_t CP) {
+  if (C == CP && lds == C) return src;
   buf.resize(T * CP);
-  pack_padded(buf.data(), CP, src, T, C);
+  pack_padded(buf.data(), CP, src, lds, T, C);
   return buf.data();
 }
 
@@ -305,15 +308,22 @@ struct Problem {
   const float* mask;
   int64_t ms[4];
   int64_t DP, DvP, TkP;  // D, Dv rounded up to VL; Tk rounded up to kBK
+  AttentionLayout L;     // where the rows of q (dq), k (dk), v (dv), out (dout) are
 
   Problem(const float* mask_, const int64_t* strides, int64_t B_, int64_t H_, int64_t Tq_,
-          int64_t Tk_, int64_t D_, int64_t Dv_, float scale_, bool causal_)
+          int64_t Tk_, int64_t D_, int64_t Dv_, float scale_, bool causal_,
+          const AttentionLayout* layout = nullptr)
       : B(B_), H(H_), Tq(Tq_), Tk(Tk_), D(D_), Dv(Dv_), scale(scale_), causal(causal_), mask(mask_) {
     for (int d = 0; d < 4; d++) ms[d] = mask_ ? strides[d] : 0;
     DP = round_up(D, VL);
     DvP = round_up(Dv, VL);
     TkP = round_up(Tk, kBK);
+    L = layout ? *layout
+               : AttentionLayout{{0, H * Tq * D, Tq * D, D}, {0, H * Tk * D, Tk * D, D},
+                                 {0, H * Tk * Dv, Tk * Dv, Dv}, {0, H * Tq * Dv, Tq * Dv, Dv}};
   }
+  // Offset of row 0 of head bh in an operand of layout s.
+  int64_t at(const AttentionStrides& s, int64_t bh) const { return s.off + (bh / H) * s.sb + (bh % H) * s.sh; }
   // The mask row of query i in head bh (nullptr without a mask); key j at [j * ms[3]].
   const float* mask_row(int64_t bh, int64_t i) const {
     return mask ? mask + (bh / H) * ms[0] + (bh % H) * ms[1] + i * ms[2] : nullptr;
@@ -374,16 +384,18 @@ struct ForwardScratch {
 void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, const float* q,
                   const float* k, const float* v, int64_t bh, int64_t i0) {
   const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv, DvP = p.DvP, TkP = p.TkP;
-  const float* Q = q + bh * Tq * D;
+  const float* Q = q + p.at(p.L.q, bh);
+  const int64_t ldq = p.L.q.st;
   if (w.bh != bh) {  // K^T [D][TkP] and V rows padded to DvP, once per head
-    pack_transposed(w.kt.data(), TkP, k + bh * Tk * D, Tk, D);
+    pack_transposed(w.kt.data(), TkP, k + p.at(p.L.k, bh), p.L.k.st, Tk, D);
     w.bh = bh;
     if (Dv != DvP) {
       w.vp.resize(Tk * DvP);
-      pack_padded(w.vp.data(), DvP, v + bh * Tk * Dv, Tk, Dv);
+      pack_padded(w.vp.data(), DvP, v + p.at(p.L.v, bh), p.L.v.st, Tk, Dv);
     }
   }
-  const float* Vp = Dv == DvP ? v + bh * Tk * Dv : w.vp.data();
+  const float* Vp = Dv == DvP ? v + p.at(p.L.v, bh) : w.vp.data();
+  const int64_t ldv = Dv == DvP ? p.L.v.st : DvP;
   const int64_t bq = std::min(kBQ, Tq - i0);
   float* S = w.S.data();
   float* O = w.O.data();
@@ -394,7 +406,7 @@ void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, c
   for (int64_t jt = 0; jt < ntiles; jt++) {
     const int64_t j0 = jt * kBK, bk = std::min(kBK, Tk - j0);
     const Tri tri_n = p.causal ? Tri::NEnd : Tri::None, tri_k = p.causal ? Tri::KEnd : Tri::None;
-    tile_gemm<false>(S, kBK, Q + i0 * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false, tri_n, i0 - j0);
+    tile_gemm<false>(S, kBK, Q + i0 * ldq, ldq, w.kt.data() + j0, TkP, bq, kBK, D, false, tri_n, i0 - j0);
     for (int64_t r = 0; r < bq; r++) {
       const int64_t i = i0 + r;
       float* s = S + r * kBK;
@@ -422,13 +434,13 @@ void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, c
         for (int64_t c = 0; c < DvP; c++) o[c] *= alpha;
       }
     }
-    tile_gemm<false>(O, DvP, S, kBK, Vp + j0 * DvP, DvP, bq, DvP, bk, true, tri_k, i0 - j0);
+    tile_gemm<false>(O, DvP, S, kBK, Vp + j0 * ldv, ldv, bq, DvP, bk, true, tri_k, i0 - j0);
   }
   for (int64_t r = 0; r < bq; r++) {
     const int64_t i = i0 + r;
     const float l = w.l[r];
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    float* o = out + (bh * Tq + i) * Dv;
+    float* o = out + p.at(p.L.o, bh) + i * p.L.o.st;
     for (int64_t c = 0; c < Dv; c++) o[c] = O[r * DvP + c] * inv;
     lse[bh * Tq + i] = l > 0.0f ? w.m[r] + std::log(l) : kNegInf;
   }
@@ -453,13 +465,14 @@ struct BackwardArgs {
 void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh) {
   if (w.bh == bh) return;
   const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv;
-  pack_transposed(w.kt.data(), p.TkP, a.k + bh * Tk * D, Tk, D);
-  pack_transposed(w.vt.data(), p.TkP, a.v + bh * Tk * Dv, Tk, Dv);
-  w.Kp = padded_rows(w.kp_buf, a.k + bh * Tk * D, Tk, D, p.DP);
-  w.Qp = padded_rows(w.qp_buf, a.q + bh * Tq * D, Tq, D, p.DP);
-  w.dOp = padded_rows(w.dop_buf, a.dout + bh * Tq * Dv, Tq, Dv, p.DvP);
+  const int64_t kb = p.at(p.L.k, bh), vb = p.at(p.L.v, bh), ob = p.at(p.L.o, bh), os = p.L.o.st;
+  pack_transposed(w.kt.data(), p.TkP, a.k + kb, p.L.k.st, Tk, D);
+  pack_transposed(w.vt.data(), p.TkP, a.v + vb, p.L.v.st, Tk, Dv);
+  w.Kp = padded_rows(w.kp_buf, a.k + kb, p.L.k.st, Tk, D, p.DP);
+  w.Qp = padded_rows(w.qp_buf, a.q + p.at(p.L.q, bh), p.L.q.st, Tq, D, p.DP);
+  w.dOp = padded_rows(w.dop_buf, a.dout + ob, os, Tq, Dv, p.DvP);
   for (int64_t i = 0; i < Tq; i++) {
-    const float *x = a.dout + (bh * Tq + i) * Dv, *y = a.out + (bh * Tq + i) * Dv;
+    const float *x = a.dout + ob + i * os, *y = a.out + ob + i * os;
     vf acc = vf{};
     int64_t c = 0;
     for (; c + VL <= Dv; c += VL) acc += loadu(x + c) * loadu(y + c);
@@ -470,16 +483,17 @@ void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, 
   w.bh = bh;
 }
 
-// An accumulator: rows of `cols` floats (`ld` apart, ld a multiple of VL). It is the output
-// itself when no padding is needed, else scratch copied out by finish().
+// An accumulator: rows of `cols` floats (`ld` apart, ld a multiple of VL) for an output whose
+// rows are `ostride` apart. It is the output itself when that is dense and needs no padding,
+// else scratch copied out by finish().
 struct Acc {
   float* ptr;
   int64_t ld;
   float* out;  // where finish() copies to (nullptr: ptr is the output)
-  int64_t cols;
-  Acc(float* out_, int64_t cols_, int64_t ld_, std::vector<float>& scratch, int64_t rows)
-      : ptr(out_), ld(cols_), out(nullptr), cols(cols_) {
-    if (ld_ != cols_) {
+  int64_t cols, ostride;
+  Acc(float* out_, int64_t cols_, int64_t ostride_, int64_t ld_, std::vector<float>& scratch, int64_t rows)
+      : ptr(out_), ld(cols_), out(nullptr), cols(cols_), ostride(ostride_) {
+    if (ld_ != cols_ || ostride_ != cols_) {
       scratch.resize(rows * ld_);
       ptr = scratch.data();
       ld = ld_;
@@ -489,7 +503,7 @@ struct Acc {
   }
   void finish(int64_t rows) const {
     if (out)
-      for (int64_t r = 0; r < rows; r++) std::memcpy(out + r * cols, ptr + r * ld, cols * sizeof(float));
+      for (int64_t r = 0; r < rows; r++) std::memcpy(out + r * ostride, ptr + r * ld, cols * sizeof(float));
   }
 };
 
@@ -505,8 +519,10 @@ void backward_block(const Problem& p, BackwardScratch& w, const BackwardArgs& a,
   // Causal diagonal tiles: only the part of each product on or below the diagonal.
   const Tri tri_n = p.causal ? Tri::NEnd : Tri::None, tri_ke = p.causal ? Tri::KEnd : Tri::None,
             tri_kb = p.causal ? Tri::KBegin : Tri::None;
-  tile_gemm<false>(S, kBK, a.q + (bh * Tq + i0) * D, D, w.kt.data() + j0, TkP, bq, kBK, D, false, tri_n, i0 - j0);
-  tile_gemm<false>(dP, kBK, a.dout + (bh * Tq + i0) * Dv, Dv, w.vt.data() + j0, TkP, bq, kBK, Dv, false, tri_n, i0 - j0);
+  const int64_t qs = p.L.q.st, os = p.L.o.st;
+  tile_gemm<false>(S, kBK, a.q + p.at(p.L.q, bh) + i0 * qs, qs, w.kt.data() + j0, TkP, bq, kBK, D, false, tri_n, i0 - j0);
+  tile_gemm<false>(dP, kBK, a.dout + p.at(p.L.o, bh) + i0 * os, os, w.vt.data() + j0, TkP, bq, kBK, Dv, false, tri_n,
+                   i0 - j0);
   for (int64_t r = 0; r < bq; r++) {
     const int64_t i = i0 + r;
     float* s = S + r * kBK;
@@ -545,8 +561,8 @@ inline int64_t first_query_tile(const Problem& p, int64_t j0) { return p.causal 
 void backward_key_tile(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh,
                        int64_t jt, float* dQ, int64_t ldq) {
   const int64_t j0 = jt * kBK, bk = std::min(kBK, p.Tk - j0);
-  const Acc dK(a.dk + (bh * p.Tk + j0) * p.D, p.D, p.DP, w.dK, bk);
-  const Acc dV(a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv, p.DvP, w.dV, bk);
+  const Acc dK(a.dk + p.at(p.L.k, bh) + j0 * p.L.k.st, p.D, p.L.k.st, p.DP, w.dK, bk);
+  const Acc dV(a.dv + p.at(p.L.v, bh) + j0 * p.L.v.st, p.Dv, p.L.v.st, p.DvP, w.dV, bk);
   const int64_t nqt = cdiv(p.Tq, kBQ);
   for (int64_t it = first_query_tile(p, j0); it < nqt; it++)
     backward_block(p, w, a, bh, it * kBQ, j0, &dK, &dV, dQ ? dQ + it * kBQ * ldq : nullptr, ldq);
@@ -558,8 +574,9 @@ void backward_key_tile(const Problem& p, BackwardScratch& w, const BackwardArgs&
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
-                       int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal) {
-  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal);
+                       int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal,
+                       const AttentionLayout* layout) {
+  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal, layout);
   const int64_t BH = B * H, nqt = cdiv(Tq, kBQ);
   if (BH == 0 || Tq == 0) return;
   const bool parallel = BH * Tq * std::max<int64_t>(Tk, 1) * (D + Dv) > kParallelGrain;
@@ -575,8 +592,9 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
                         const float* k, const float* v, const float* out, const float* lse,
                         const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
-                        int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal) {
-  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal);
+                        int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal,
+                        const AttentionLayout* layout) {
+  const Problem p(mask, mask_strides, B, H, Tq, Tk, D, Dv, scale, causal, layout);
   const int64_t BH = B * H, nqt = cdiv(Tq, kBQ), nkt = cdiv(Tk, kBK);
   if (BH == 0) return;
   const bool parallel = BH * std::max<int64_t>(Tq, 1) * std::max<int64_t>(Tk, 1) * (D + Dv) > kParallelGrain;
@@ -590,7 +608,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       #pragma omp for schedule(dynamic)
       for (int64_t bh = 0; bh < BH; bh++) {
         backward_pack(p, w, a, bh);
-        const Acc dQ(dq + bh * Tq * D, D, p.DP, w.dQ, Tq);
+        const Acc dQ(dq + p.at(p.L.q, bh), D, p.L.q.st, p.DP, w.dQ, Tq);
         for (int64_t jt = 0; jt < nkt; jt++) backward_key_tile(p, w, a, bh, jt, dQ.ptr, dQ.ld);
         dQ.finish(Tq);
       }
@@ -611,7 +629,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     for (int64_t task = 0; task < BH * nqt; task++) {
       const int64_t bh = task / nqt, i0 = (task % nqt) * kBQ, bq = std::min(kBQ, Tq - i0);
       backward_pack(p, w, a, bh);
-      const Acc dQ(dq + (bh * Tq + i0) * D, D, p.DP, w.dQ, bq);
+      const Acc dQ(dq + p.at(p.L.q, bh) + i0 * p.L.q.st, D, p.L.q.st, p.DP, w.dQ, bq);
       for (int64_t jt = 0; jt < p.key_tiles(i0, bq); jt++)
         backward_block(p, w, a, bh, i0, jt * kBK, nullptr, nullptr, dQ.ptr, dQ.ld);
       dQ.finish(bq);

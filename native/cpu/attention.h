@@ -11,20 +11,35 @@
 //
 // The backward takes dout [B,H,Tq,Dv] plus the forward's out and lse and writes
 // dq [B,H,Tq,D], dk [B,H,Tk,D], dv [B,H,Tk,Dv] (every element; no accumulation into them).
+//
+// CPU only: the fast path also takes an optional `layout` of the operands, so it can read q, k, v
+// straight from a packed projection and write out / dq, dk, dv in place, without transposes (GPT:
+// qkv [B,T,3,H,D] -> q, k, v, and out [B,T,H,D]). Row t of head (b, h) of an operand starts at
+// off + b*sb + h*sh + t*st elements; its D (or Dv) values are contiguous. dq, dk, dv have the
+// layouts of q, k, v; out and dout share `o`. Without a layout all are dense [B,H,T,*] as above.
 #pragma once
 
 #include <cstdint>
 
 namespace atento::cpu {
 
+struct AttentionStrides {
+  int64_t off, sb, sh, st;
+};
+struct AttentionLayout {
+  AttentionStrides q, k, v, o;
+};
+
 // Fast path: flash-style tiles over keys with an online softmax (see attention.cc).
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
-                       int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal);
+                       int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal,
+                       const AttentionLayout* layout = nullptr);
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
                         const float* k, const float* v, const float* out, const float* lse,
                         const float* mask, const int64_t* mask_strides, int64_t B, int64_t H,
-                        int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal);
+                        int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, float scale, bool causal,
+                        const AttentionLayout* layout = nullptr);
 
 // The reference: plain loops over one row of scores at a time, double accumulation.
 void attention_forward_ref(float* out, float* lse, const float* q, const float* k,
