@@ -29,8 +29,8 @@
 // kernels made the forward 40% slower at B=12 H=4 T=64 D=32 and 15% slower at B=8 H=6 T=256
 // D=64 (call overhead on small tiles, no causal triangle), although it needs no K^T.
 // Operand layouts (attention.h, AttentionLayout): every row is addressed through the operand's
-// strides; K^T, V^T and the padded copies are packed from strided rows, and a dQ, dK or dV whose
-// rows are not dense accumulates in scratch copied out row by row at the end.
+// strides: tiles read rows in place (K^T, V^T and rows that need padding are packed from them),
+// and dQ, dK, dV accumulate in place unless their rows need padding.
 #include "attention.h"
 
 #include <algorithm>
@@ -292,10 +292,12 @@ void pack_padded(float* dst, int64_t CP, const float* src, int64_t lds, int64_t 
     for (int64_t c = C; c < CP; c++) dst[t * CP + c] = 0.0f;
   }
 }
-// Rows of length C (lds apart) as dense rows padded to CP = round_up(C, VL): the source itself
-// when it already is that, else a packed copy in `buf`.
-const float* padded_rows(std::vector<float>& buf, const float* src, int64_t lds, int64_t T, int64_t C, int64_t CP) {
-  if (C == CP && lds == C) return src;
+// Rows of length C (lds apart) readable as whole vectors, i.e. up to CP = round_up(C, VL): the
+// source itself (ld = lds) when C == CP, else a copy padded with zeros in `buf` (ld = CP).
+const float* padded_rows(std::vector<float>& buf, int64_t& ld, const float* src, int64_t lds, int64_t T, int64_t C,
+                         int64_t CP) {
+  ld = C == CP ? lds : CP;
+  if (C == CP) return src;
   buf.resize(T * CP);
   pack_padded(buf.data(), CP, src, lds, T, C);
   return buf.data();
@@ -450,6 +452,7 @@ void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, c
 struct BackwardScratch {
   std::vector<float> kt, vt, kp_buf, qp_buf, dop_buf, di, S, dP, dK, dV, dQ;
   const float *Qp = nullptr, *Kp = nullptr, *dOp = nullptr;
+  int64_t ldqp = 0, ldkp = 0, ldop = 0;  // their row strides
   int64_t bh = -1;
   explicit BackwardScratch(const Problem& p)
       : kt(p.D * p.TkP), vt(p.Dv * p.TkP), di(p.Tq), S(kBQ * kBK), dP(kBQ * kBK) {}
@@ -468,9 +471,9 @@ void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, 
   const int64_t kb = p.at(p.L.k, bh), vb = p.at(p.L.v, bh), ob = p.at(p.L.o, bh), os = p.L.o.st;
   pack_transposed(w.kt.data(), p.TkP, a.k + kb, p.L.k.st, Tk, D);
   pack_transposed(w.vt.data(), p.TkP, a.v + vb, p.L.v.st, Tk, Dv);
-  w.Kp = padded_rows(w.kp_buf, a.k + kb, p.L.k.st, Tk, D, p.DP);
-  w.Qp = padded_rows(w.qp_buf, a.q + p.at(p.L.q, bh), p.L.q.st, Tq, D, p.DP);
-  w.dOp = padded_rows(w.dop_buf, a.dout + ob, os, Tq, Dv, p.DvP);
+  w.Kp = padded_rows(w.kp_buf, w.ldkp, a.k + kb, p.L.k.st, Tk, D, p.DP);
+  w.Qp = padded_rows(w.qp_buf, w.ldqp, a.q + p.at(p.L.q, bh), p.L.q.st, Tq, D, p.DP);
+  w.dOp = padded_rows(w.dop_buf, w.ldop, a.dout + ob, os, Tq, Dv, p.DvP);
   for (int64_t i = 0; i < Tq; i++) {
     const float *x = a.dout + ob + i * os, *y = a.out + ob + i * os;
     vf acc = vf{};
@@ -483,23 +486,27 @@ void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, 
   w.bh = bh;
 }
 
-// An accumulator: rows of `cols` floats (`ld` apart, ld a multiple of VL) for an output whose
-// rows are `ostride` apart. It is the output itself when that is dense and needs no padding,
-// else scratch copied out by finish().
+// An accumulator for an output whose rows of `cols` floats are `ostride` apart, written as rows of
+// `width` floats (cols rounded up to a multiple of VL), `ld` apart. It is the output itself (ld =
+// ostride) when no padding is needed, else scratch (ld = width) copied out by finish().
 struct Acc {
   float* ptr;
   int64_t ld;
   float* out;  // where finish() copies to (nullptr: ptr is the output)
   int64_t cols, ostride;
-  Acc(float* out_, int64_t cols_, int64_t ostride_, int64_t ld_, std::vector<float>& scratch, int64_t rows)
-      : ptr(out_), ld(cols_), out(nullptr), cols(cols_), ostride(ostride_) {
-    if (ld_ != cols_ || ostride_ != cols_) {
-      scratch.resize(rows * ld_);
+  Acc(float* out_, int64_t cols_, int64_t ostride_, int64_t width, std::vector<float>& scratch, int64_t rows)
+      : ptr(out_), ld(ostride_), out(nullptr), cols(cols_), ostride(ostride_) {
+    if (width != cols_) {
+      scratch.resize(rows * width);
       ptr = scratch.data();
-      ld = ld_;
+      ld = width;
       out = out_;
+      std::fill(ptr, ptr + rows * ld, 0.0f);
+    } else if (ostride_ == cols_) {
+      std::fill(ptr, ptr + rows * cols_, 0.0f);
+    } else {
+      for (int64_t r = 0; r < rows; r++) std::fill(ptr + r * ld, ptr + r * ld + cols_, 0.0f);
     }
-    std::fill(ptr, ptr + rows * ld, 0.0f);
   }
   void finish(int64_t rows) const {
     if (out)
@@ -548,9 +555,9 @@ void backward_block(const Problem& p, BackwardScratch& w, const BackwardArgs& a,
       storeu(ds + c, vf{});
     }
   }
-  if (dV) tile_gemm<true>(dV->ptr, dV->ld, S, kBK, w.dOp + i0 * DvP, DvP, bk, DvP, bq, true, tri_kb, j0 - i0);
-  if (dK) tile_gemm<true>(dK->ptr, dK->ld, dP, kBK, w.Qp + i0 * DP, DP, bk, DP, bq, true, tri_kb, j0 - i0);
-  if (dQ) tile_gemm<false>(dQ, ldq, dP, kBK, w.Kp + j0 * DP, DP, bq, DP, bk, true, tri_ke, i0 - j0);
+  if (dV) tile_gemm<true>(dV->ptr, dV->ld, S, kBK, w.dOp + i0 * w.ldop, w.ldop, bk, DvP, bq, true, tri_kb, j0 - i0);
+  if (dK) tile_gemm<true>(dK->ptr, dK->ld, dP, kBK, w.Qp + i0 * w.ldqp, w.ldqp, bk, DP, bq, true, tri_kb, j0 - i0);
+  if (dQ) tile_gemm<false>(dQ, ldq, dP, kBK, w.Kp + j0 * w.ldkp, w.ldkp, bq, DP, bk, true, tri_ke, i0 - j0);
 }
 
 // Query tiles whose rows can see key tile j0 (causal: those reaching down to j0).
@@ -580,12 +587,23 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   const int64_t BH = B * H, nqt = cdiv(Tq, kBQ);
   if (BH == 0 || Tq == 0) return;
   const bool parallel = BH * Tq * std::max<int64_t>(Tk, 1) * (D + Dv) > kParallelGrain;
+  // Many heads: each thread takes a contiguous block of tasks (whole heads, mostly), so two
+  // threads never write neighbouring heads at once: in packed layouts (GPT's y [B,T,H,D]) those
+  // share cache lines, and handing out tasks in order made the forward 1.3x slower at B=12 H=4
+  // T=64 D=32. Few heads: tasks handed out as threads free up (causal tiles differ in cost).
+  const bool by_blocks = BH >= 2 * (parallel ? num_threads() : 1);
   #pragma omp parallel if (parallel)
   {
     ForwardScratch w(p);
-    #pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < BH * nqt; task++)
-      forward_tile(p, w, out, lse, q, k, v, task / nqt, (task % nqt) * kBQ);
+    if (by_blocks) {
+      #pragma omp for schedule(static)
+      for (int64_t task = 0; task < BH * nqt; task++)
+        forward_tile(p, w, out, lse, q, k, v, task / nqt, (task % nqt) * kBQ);
+    } else {
+      #pragma omp for schedule(dynamic)
+      for (int64_t task = 0; task < BH * nqt; task++)
+        forward_tile(p, w, out, lse, q, k, v, task / nqt, (task % nqt) * kBQ);
+    }
   }
 }
 
@@ -601,11 +619,14 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const BackwardArgs a{dq, dk, dv, dout, q, k, v, out, lse};
   const int threads = parallel ? num_threads() : 1;
   if (threads == 1 || BH >= 2 * threads) {
-    // Whole heads per thread: dQ accumulates over the key tiles of its head.
+    // Whole heads per thread: dQ accumulates over the key tiles of its head. Heads cost the same,
+    // so each thread takes a contiguous block of them: threads never accumulate into neighbouring
+    // heads at once (in packed layouts, GPT's dqkv [B,T,3,H,D], those share cache lines; handing
+    // heads out in order made this 2x slower at B=12 H=4 T=64 D=32, 2 threads).
     #pragma omp parallel if (parallel)
     {
       BackwardScratch w(p);
-      #pragma omp for schedule(dynamic)
+      #pragma omp for schedule(static)
       for (int64_t bh = 0; bh < BH; bh++) {
         backward_pack(p, w, a, bh);
         const Acc dQ(dq + p.at(p.L.q, bh), D, p.L.q.st, p.DP, w.dQ, Tq);
