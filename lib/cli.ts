@@ -45,7 +45,7 @@ async function train(f: Flags): Promise<void> {
     : { vocabSize: tokenizer.vocabSize, embedDim: num(f, 'embd', 64), hiddenSize: num(f, 'hidden', 256),
         numLayers: num(f, 'layers', 2), dropout: num(f, 'dropout', 0) };
   const model = createModel(kind, config);
-  const steps = num(f, 'steps', 300);
+  const steps = num(f, 'steps', 1000);
   const nParams = model.parameters().reduce((s, p) => s + p.numel, 0);
   console.log(`atento train: ${kind} ${JSON.stringify(config)}, ${(nParams / 1e6).toFixed(2)}M parameters, ` +
               `corpus ${text.length} chars (vocab ${tokenizer.vocabSize}), device ${info().defaultDevice}, ${steps} steps`);
