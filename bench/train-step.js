@@ -10,7 +10,8 @@
 // bench/train_step_torch.py does the same in PyTorch 1.13 (Debian's python3-torch, /usr/bin/python3).
 //
 // Each side: the median ms/step of N steps (default 30) after W warm-up steps (default 5), wall
-// clock and process CPU time (all threads). With --rounds R the atento / PyTorch pair is run R
+// clock and process CPU time (all threads); ratios are PyTorch / atento (> 1: atento is faster),
+// as in the other suites. With --rounds R the atento / PyTorch pair is run R
 // times alternately and the median of the per-round medians is reported: the machine is shared,
 // and alternating spreads the other load over both sides. The load average is printed with each
 // round. Threads: ATENTO_NUM_THREADS for atento, OMP_NUM_THREADS for PyTorch (both default 2).
@@ -99,7 +100,7 @@ function torch(kind) {
       const t = torch(kind);
       (results[kind] ??= []).push({ a, t });
       console.log(`  round ${r + 1} ${kind.padEnd(4)}  atento ${a.ms.toFixed(1).padStart(7)} ms (cpu ${a.cpuMs.toFixed(1)})` +
-                  `  torch ${t.ms.toFixed(1).padStart(7)} ms (cpu ${t.cpuMs.toFixed(1)})  ratio ${(a.ms / t.ms).toFixed(2)}` +
+                  `  torch ${t.ms.toFixed(1).padStart(7)} ms (cpu ${t.cpuMs.toFixed(1)})  torch/atento ${(t.ms / a.ms).toFixed(2)}` +
                   `  load ${l0} -> ${load()}`);
     }
   }
@@ -108,11 +109,11 @@ function torch(kind) {
     const a = median(rs.map((x) => x.a.ms)), t = median(rs.map((x) => x.t.ms));
     const ac = median(rs.map((x) => x.a.cpuMs)), tc = median(rs.map((x) => x.t.cpuMs));
     const p = rs[0];
-    return [CASES[kind].label, `${(p.a.params / 1e6).toFixed(2)}M`, a.toFixed(1), t.toFixed(1), (a / t).toFixed(2),
-            ac.toFixed(1), tc.toFixed(1), (ac / tc).toFixed(2),
+    return [CASES[kind].label, `${(p.a.params / 1e6).toFixed(2)}M`, a.toFixed(1), t.toFixed(1), (t / a).toFixed(2),
+            ac.toFixed(1), tc.toFixed(1), (tc / ac).toFixed(2),
             `${p.a.firstLoss.toFixed(2)}->${p.a.lastLoss.toFixed(2)} / ${p.t.firstLoss.toFixed(2)}->${p.t.lastLoss.toFixed(2)}`];
   });
-  const head = ['model', 'params', 'atento ms/step', 'torch ms/step', 'ratio', 'atento cpu ms', 'torch cpu ms', 'cpu ratio',
+  const head = ['model', 'params', 'atento ms/step', 'torch ms/step', 'torch/atento', 'atento cpu ms', 'torch cpu ms', 'cpu torch/atento',
                 'loss first->last (atento / torch)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => (i === 0 || i === 8 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
@@ -121,8 +122,8 @@ function torch(kind) {
   console.log(`|${widths.map((w, i) => (i === 0 || i === 8 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   const torchVersion = results[models[0]][0].t.version;
-  console.log(`\nPyTorch ${torchVersion} (${results[models[0]][0].t.threads} threads); ratio = atento / PyTorch ` +
-              '(below 1: atento is faster); medians over rounds of per-round medians; load average now ' + load());
+  console.log(`\nPyTorch ${torchVersion} (${results[models[0]][0].t.threads} threads); torch/atento > 1: atento is faster; ` +
+              'medians over rounds of per-round medians; load average now ' + load());
 })().catch((e) => {
   console.error(e);
   process.exit(1);
