@@ -1,6 +1,8 @@
-// Failure paths a host application must survive: device out of memory, no usable GPU, and
-// misuse of disposed tensors — each a clear AtentoError, never a crash.
+// Failure paths a host application must survive: device out of memory, no usable GPU, misuse of
+// disposed tensors — each a clear AtentoError, never a crash — and signals arriving mid-kernel.
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as at from '../lib';
@@ -78,4 +80,37 @@ describe.each(devices)('misuse on %s', (device) => {
     catch (e) { code = (e as at.AtentoError).code; }
     expect(code).toBe('ERR_INDEX');
   });
+});
+
+describe('signals during CPU kernels', () => {
+  // V8's sampling profiler interrupts the JS thread with SIGPROF (here every 50 us). oneDNN's
+  // sgemm corrupted the heap when that landed inside it (a crash within ~1 s of matmuls, before
+  // native/cpu/signal_guard.h); the LSTM's packed oneDNN matmul is covered the same way.
+  it('matmul and lstm under node --cpu-prof: no crash, same results as without signals', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atento-prof-'));
+    try {
+      const script = `const at = require(${JSON.stringify(dist)});
+        const a = at.randn([128, 256], { seed: 1 }), b = at.randn([256, 256], { seed: 2 });
+        const x = at.randn([8, 4, 32], { seed: 3 });
+        const w = [[256, 32], [256, 64], [256], [256]].map((s, i) => at.randn(s, { seed: 4 + i }));
+        const mm = () => at.matmul(a, b).dataSync().slice();
+        const ls = () => at.F.lstm(x, null, ...w)[0].dataSync().slice();
+        const refMm = mm(), refLs = ls();
+        let mismatches = 0;
+        for (let i = 0; i < 1500; i++) {
+          at.tidy(() => {
+            const c = mm();
+            if (c.some((v, j) => v !== refMm[j])) mismatches++;
+            if (i % 10 === 0 && ls().some((v, j) => v !== refLs[j])) mismatches++;
+          });
+        }
+        console.log(JSON.stringify({ mismatches }));`;
+      const out = execFileSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', dir,
+                                                  '-e', script],
+                               { encoding: 'utf8', env: { ...process.env, ATENTO_DEVICE: 'cpu' } });
+      expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ mismatches: 0 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -13,6 +13,8 @@
 
 #ifdef ATENTO_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+
+#include "signal_guard.h"
 #endif
 
 namespace atento::cpu {
@@ -77,6 +79,7 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
     return;
   }
 #ifdef ATENTO_WITH_ONEDNN
+  const SignalGuard no_signals;  // see signal_guard.h
   dnnl_status_t st = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, alpha, A, lda, B,
                                 ldb, beta, C, ldc);
   if (st != dnnl_success) throw Error("ERR_INTERNAL", "dnnl_sgemm failed with status " + std::to_string((int)st));
@@ -92,6 +95,9 @@ void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64
   // Small matrices: one GEMM per thread beats a parallel GEMM per matrix.
   const bool small = M * N * K < (1 << 18) && batch > 1;
   if (small) {
+#ifdef ATENTO_WITH_ONEDNN
+    const SignalGuard no_signals;  // see signal_guard.h
+#endif
     #pragma omp parallel for schedule(static) if (batch * M * N * K > kParallelGrain)
     for (int64_t i = 0; i < batch; i++) {
 #ifdef ATENTO_WITH_ONEDNN

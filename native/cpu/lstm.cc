@@ -29,6 +29,8 @@
 
 #ifdef ATENTO_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include "signal_guard.h"
 #endif
 
 namespace atento::cpu {
@@ -46,6 +48,7 @@ class RecurrentGemm {
       : W_(W), transW_(transW), M_(M), N_(N), K_(K), beta_(accumulate ? 1.0f : 0.0f) {
 #ifdef ATENTO_WITH_ONEDNN
     if (steps < 4) return;  // packing would not pay for itself
+    const SignalGuard no_signals;  // see signal_guard.h
     try {
       using namespace dnnl;
       using tag = memory::format_tag;
@@ -78,6 +81,7 @@ class RecurrentGemm {
   void run(const float* A, float* C) {
 #ifdef ATENTO_WITH_ONEDNN
     if (packed_ok_) {
+      const SignalGuard no_signals;
       try {
         dnnl::memory a(pd_.src_desc(), pd_.get_engine(), const_cast<float*>(A)), c(pd_.dst_desc(), pd_.get_engine(), C);
         prim_.execute(stream_, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, packed_}, {DNNL_ARG_DST, c}});
