@@ -1,7 +1,7 @@
 // layernorm.cc — layer normalisation on the CPU (see layernorm.h for shapes and formulas).
 //
-// x is (N, C). OpenMP over rows; per row, vectorised passes over the C values, which stay in
-// L1/L2 between passes:
+// x is (N, C). OpenMP over rows; per row, passes over the C values in 16-lane vectors (vec.h; the
+// row stays in L1/L2 between passes):
 //   forward:  one pass for D = sum(x - x0), V = sum((x - x0)^2) with x0 = x[0] (shifted data: the
 //             sums are of the size of the spread, so var = V/C - (D/C)^2 keeps its digits even
 //             when |mean| >> std); mean = x0 + D/C; then the output pass.
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "parallel.h"
+#include "vec.h"
 
 namespace atento::cpu {
 
@@ -36,10 +37,16 @@ inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, 
                           int64_t C, float eps) {
   // Shifted data: sums of d = x - x[0]. x[0] is one of the row's values, so |d| is of the order of
   // the spread and the variance V/C - (D/C)^2 does not cancel even when |mean| >> std.
+  const int64_t Cv = C - C % kLanes;
   const float x0 = x[0];
-  float D = 0.0f, V = 0.0f;
-  #pragma omp simd reduction(+ : D, V)
-  for (int64_t c = 0; c < C; c++) {
+  VecF Dv = vsplat(0.0f), Vv = vsplat(0.0f);
+  for (int64_t c = 0; c < Cv; c += kLanes) {
+    const VecF d = vload(x + c) - x0;
+    Dv += d;
+    Vv += d * d;
+  }
+  float D = vsum(Dv), V = vsum(Vv);
+  for (int64_t c = Cv; c < C; c++) {
     const float d = x[c] - x0;
     D += d;
     V += d * d;
@@ -49,30 +56,32 @@ inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, 
   const float r = 1.0f / std::sqrt(var + eps);
   if (mean) *mean = x0 + dm;
   if (rstd) *rstd = r;
-  if (w && b) {
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - x0) - dm) * r * w[c] + b[c];
-  } else if (w) {
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - x0) - dm) * r * w[c];
-  } else if (b) {
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - x0) - dm) * r + b[c];
-  } else {
-    #pragma omp simd
-    for (int64_t c = 0; c < C; c++) out[c] = ((x[c] - x0) - dm) * r;
+  // (x - x0) - dm rather than x - mean: the same shifted form, so |mean| >> std loses nothing.
+  for (int64_t c = 0; c < Cv; c += kLanes) {
+    VecF y = ((vload(x + c) - x0) - dm) * r;
+    if (w) y *= vload(w + c);
+    if (b) y += vload(b + c);
+    vstore(out + c, y);
   }
+  for (int64_t c = Cv; c < C; c++) out[c] = ((x[c] - x0) - dm) * r * (w ? w[c] : 1.0f) + (b ? b[c] : 0.0f);
 }
 
 // One row of the backward; adds this row's dw, db terms into pw, pb (when not null). The second
-// pass writes dx and accumulates dw, db together: one loop per combination of what is present
-// (`if constexpr`), since a loop-invariant branch inside a vector loop stops or slows it.
+// pass writes dx and accumulates dw, db together: one instantiation per combination of what is
+// present (`if constexpr`), so the vector loops carry no branches.
 template <bool kW, bool kDx, bool kSums>
 inline void layernorm_row_backward(float* dx, float* pw, float* pb, const float* dy, const float* x, const float* w,
                                    float m, float r, int64_t C) {
-  float A = 0.0f, B = 0.0f, D = 0.0f;  // sum dn, sum dn * (x - m), sum (x - m)
-  #pragma omp simd reduction(+ : A, B, D)
-  for (int64_t c = 0; c < C; c++) {
+  const int64_t Cv = C - C % kLanes;
+  VecF Av = vsplat(0.0f), Bv = vsplat(0.0f), Dv = vsplat(0.0f);  // sum dn, sum dn * (x - m), sum (x - m)
+  for (int64_t c = 0; c < Cv; c += kLanes) {
+    const VecF d = vload(x + c) - m, dn = kW ? vload(dy + c) * vload(w + c) : vload(dy + c);
+    Av += dn;
+    Bv += dn * d;
+    Dv += d;
+  }
+  float A = vsum(Av), B = vsum(Bv), D = vsum(Dv);
+  for (int64_t c = Cv; c < C; c++) {
     const float d = x[c] - m, dn = kW ? dy[c] * w[c] : dy[c];
     A += dn;
     B += dn * d;
@@ -81,11 +90,19 @@ inline void layernorm_row_backward(float* dx, float* pw, float* pb, const float*
   const float dm = D / (float)C;                 // the saved mean's rounding error
   const float a = A / (float)C;                  // mean(dn)
   const float bb = r * (B - dm * A) / (float)C;  // mean(dn * xhat)
-  #pragma omp simd
-  for (int64_t c = 0; c < C; c++) {
+  for (int64_t c = 0; c < Cv; c += kLanes) {
+    const VecF g = vload(dy + c);
+    const VecF xh = ((vload(x + c) - m) - dm) * r;
+    if constexpr (kDx) vstore(dx + c, r * ((kW ? g * vload(w + c) : g) - a - xh * bb));
+    if constexpr (kSums) {
+      vstore(pw + c, vload(pw + c) + g * xh);
+      vstore(pb + c, vload(pb + c) + g);
+    }
+  }
+  for (int64_t c = Cv; c < C; c++) {
     const float xh = ((x[c] - m) - dm) * r;
-    if (kDx) dx[c] = r * ((kW ? dy[c] * w[c] : dy[c]) - a - xh * bb);
-    if (kSums) {
+    if constexpr (kDx) dx[c] = r * ((kW ? dy[c] * w[c] : dy[c]) - a - xh * bb);
+    if constexpr (kSums) {
       pw[c] += dy[c] * xh;
       pb[c] += dy[c];
     }

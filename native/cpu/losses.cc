@@ -9,7 +9,6 @@
 // MSE and BCE: one vectorised pass (BCE's exp and log1p are vectorisable polynomials), OpenMP over
 // blocks of elements; sums in float within a block and in double across blocks.
 
-#define ATENTO_CPU_KERNELS  // the vector helpers of softmax.h
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
 // faster for the exp-heavy loops here. A no-op on other targets.
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
@@ -26,7 +25,7 @@
 
 #include "../common.h"
 #include "parallel.h"
-#include "softmax.h"  // exp_simd
+#include "vec.h"
 
 namespace atento::cpu {
 

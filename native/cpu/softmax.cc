@@ -11,7 +11,6 @@
 // on this shared machine), so the hand-written kernels stay: same code with and without oneDNN,
 // exact 0 / NaN semantics for -inf rows, no primitive cache.
 
-#define ATENTO_CPU_KERNELS  // the vector helpers of softmax.h
 // 512-bit vectors where the build targets AVX-512 (GCC prefers 256 by default): measured
 // faster for the exp-heavy loops here. A no-op on other targets.
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
@@ -24,6 +23,7 @@
 #include <limits>
 
 #include "parallel.h"
+#include "vec.h"
 
 namespace atento::cpu {
 
