@@ -462,6 +462,14 @@ function toTyped(flat: ArrayLike<number | boolean>, dtype: Dtype): CpuArray {
 export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
   const s = checkShape(shape);
   const dtype = checkDtype(opts.dtype ?? 'float32');
+  const device = opts.device ? checkDevice(opts.device) : getDefaultDevice();
+  if (device === 'cpu') { // straight into a (recycled) buffer: backward() makes one per call
+    check(dtype !== 'int32' || Number.isInteger(+value), 'ERR_DTYPE', `int32 tensor: ${value} is not an integer`);
+    const t = empty(s, { dtype, device });
+    (t.buf as CpuArray).fill(dtype === 'bool' ? (value ? 1 : 0) : +value);
+    t.requiresGrad = !!opts.requiresGrad;
+    return t;
+  }
   const arr: CpuArray = new DTYPES[dtype].array(numel(s));
   arr.fill(value);
   return tensor(arr, s, { ...opts, dtype });

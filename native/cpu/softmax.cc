@@ -161,7 +161,13 @@ void softmax_forward(float* out, const float* x, int64_t outer, int64_t C, int64
   const bool par = outer * C * inner > kParallelGrain;
   if (inner == 1) {
     #pragma omp parallel for schedule(static) if (par)
-    for (int64_t o = 0; o < outer; o++) softmax_row(out + o * C, x + o * C, C, log);
+    for (int64_t o = 0; o < outer; o++) {
+      if (o + 1 < outer) {
+        prefetch_row(x + (o + 1) * C, C);
+        prefetch_row_for_write(out + (o + 1) * C, C);
+      }
+      softmax_row(out + o * C, x + o * C, C, log);
+    }
     return;
   }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
@@ -179,7 +185,14 @@ void softmax_backward(float* dx, const float* dout, const float* out, int64_t ou
   const bool par = outer * C * inner > kParallelGrain;
   if (inner == 1) {
     #pragma omp parallel for schedule(static) if (par)
-    for (int64_t o = 0; o < outer; o++) softmax_row_backward(dx + o * C, dout + o * C, out + o * C, C, log);
+    for (int64_t o = 0; o < outer; o++) {
+      if (o + 1 < outer) {
+        prefetch_row(dout + (o + 1) * C, C);
+        prefetch_row(out + (o + 1) * C, C);
+        prefetch_row_for_write(dx + (o + 1) * C, C);
+      }
+      softmax_row_backward(dx + o * C, dout + o * C, out + o * C, C, log);
+    }
     return;
   }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;

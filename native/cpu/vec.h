@@ -38,6 +38,17 @@ static inline VecF vload(const float* p) { return *reinterpret_cast<const VecFUn
 static inline void vstore(float* p, const VecF& v) { *reinterpret_cast<VecFUnaligned*>(p) = v; }
 static inline VecF vsplat(float f) { return VecF{} + f; }
 static inline VecF vmax(const VecF& a, const VecF& b) { return a > b ? a : b; }  // NaN in a is dropped, as in the scalar loops
+// Row kernels (softmax, layernorm, ...) ask for the next row's cache lines before working on the
+// current one, and for the lines they will write with intent to write (prefetchw): a row is read
+// in a burst and then computed on, and without the hint the memory sat idle during the compute
+// and each store waited for its line to be fetched (softmax backward at 12288x256: 1.7 -> 1.15 ms).
+static inline void prefetch_row(const float* p, int64_t n) {
+  for (int64_t i = 0; i < n; i += kLanes) __builtin_prefetch(p + i);
+}
+static inline void prefetch_row_for_write(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; i += kLanes) __builtin_prefetch(p + i, 1);
+}
+
 // Horizontal sum and max as a tree: lanes j and j + 8 first, then j and j + 4, ... — by halving
 // the vector with __builtin_shufflevector (register extracts). Copying the lanes out with memcpy
 // took the accumulator's address, which kept it on the stack through the whole loop before it:
@@ -91,8 +102,8 @@ static inline F exp_impl(const F& x) {
   const F y = p * scale;
   U yb;
   std::memcpy(&yb, &y, sizeof yb);
-  yb &= mask_of(x >= lo);                         // 0 below lo (and for NaN, fixed next)
-  yb |= mask_of(x != x) & 0x7fc00000u;            // NaN stays NaN
+  yb &= ~mask_of(x < lo);                         // 0 below lo (-inf too); NaN compares false and
+                                                  // stays the NaN the polynomial made of it
   const U big = mask_of(x > hi);
   yb = (yb & ~big) | (0x7f800000u & big);         // +inf above hi
   F out;
