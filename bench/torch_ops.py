@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """torch_ops.py — the PyTorch CPU side of bench/ops.js: the same ops at the same shapes.
 
-Reads a JSON list of case names on stdin, prints {name: median seconds per forward+backward}.
-Run as OMP_NUM_THREADS=<n> /usr/bin/python3 (Debian's python3-torch 1.13, with OpenBLAS).
+A server for bench/ops.js, which runs the two sides in alternation: reads one case name per line
+on stdin, answers one JSON line {"name": ..., "seconds": median seconds per forward+backward}
+(or {"name": ..., "error": ...}). Inputs are built once per case. Each step sets the leaves'
+.grad to None first (as atento's side disposes its grads), so no step pays for accumulating
+into the previous step's gradient. Run as OMP_NUM_THREADS=<n> /usr/bin/python3 (Debian's
+python3-torch 1.13, with OpenBLAS).
 torch 1.13 has no scaled_dot_product_attention: attention is matmul + mask + softmax + matmul,
 which is what PyTorch CPU users ran.
 """
@@ -14,6 +18,12 @@ import torch
 import torch.nn.functional as F
 
 torch.manual_seed(0)
+
+
+def fresh(*leaves):
+    """Clears the leaves' gradients: each timed step starts as atento's does, with no .grad."""
+    for t in leaves:
+        t.grad = None
 
 
 def timeit(fn, min_time=0.5, warmup=3):
@@ -35,6 +45,7 @@ def attention(B, H, T, D, causal):
     mask = torch.ones(T, T, dtype=torch.bool).tril() if causal else None
 
     def step():
+        fresh(q, k, v)
         s = q @ k.transpose(-2, -1) * (D ** -0.5)
         if mask is not None:
             s = s.masked_fill(~mask, float("-inf"))
@@ -48,33 +59,33 @@ def layernorm(N, C):
     w = torch.randn(C, requires_grad=True)
     b = torch.randn(C, requires_grad=True)
     g = torch.randn(N, C)
-    return lambda: F.layer_norm(x, (C,), w, b).backward(g)
+    return lambda: (fresh(x, w, b), F.layer_norm(x, (C,), w, b).backward(g))
 
 
 def softmax(N, C):
     x = torch.randn(N, C, requires_grad=True)
     g = torch.randn(N, C)
-    return lambda: torch.softmax(x, -1).backward(g)
+    return lambda: (fresh(x), torch.softmax(x, -1).backward(g))
 
 
 def cross_entropy(N, C):
     x = torch.randn(N, C, requires_grad=True)
     t = torch.randint(0, C, (N,))
-    return lambda: F.cross_entropy(x, t).backward()
+    return lambda: (fresh(x), F.cross_entropy(x, t).backward())
 
 
 def lstm(B, T, I, H):
     m = torch.nn.LSTM(I, H)
     x = torch.randn(T, B, I, requires_grad=True)
     g = torch.randn(T, B, H)
-    return lambda: m(x)[0].backward(g)
+    return lambda: (fresh(x, *m.parameters()), m(x)[0].backward(g))
 
 
 def matmul(M, K, N):
     a = torch.randn(M, K, requires_grad=True)
     b = torch.randn(K, N, requires_grad=True)
     g = torch.randn(M, N)
-    return lambda: (a @ b).backward(g)
+    return lambda: (fresh(a, b), (a @ b).backward(g))
 
 
 CASES = {}
@@ -103,9 +114,15 @@ case("matmul 768x128x512", lambda: matmul(768, 128, 512))
 case("matmul 2048x384x1536", lambda: matmul(2048, 384, 1536))
 
 if __name__ == "__main__":
-    names = json.load(sys.stdin)
-    out = {}
-    for n in names:
-        if n in CASES:
-            out[n] = timeit(CASES[n]())
-    print(json.dumps(out))
+    built = {}
+    for line in sys.stdin:
+        name = line.strip()
+        if not name:
+            continue
+        try:
+            if name not in built:
+                built[name] = CASES[name]()
+            reply = {"name": name, "seconds": timeit(built[name])}
+        except Exception as e:  # noqa: BLE001 - reported to the caller, which prints it
+            reply = {"name": name, "error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
