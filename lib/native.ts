@@ -41,6 +41,7 @@ export interface Native {
   deviceAlloc(bytes: number, dtype: number): DeviceBuffer;
   copyBuffer(dst: B, src: B, bytes: number): void;
   zeroBuffer(buf: B): void;
+  hostAlignOffset(buf: ArrayBuffer | ArrayBufferView): number;
   setNumThreads(n: number): number;
   synchronize(): void;
   cudaMemory(): { inUse: number; cached: number };
@@ -144,10 +145,15 @@ function candidates(): string[] {
 }
 
 function load(): Native {
-  // OpenMP threads sleep between kernels instead of spinning (unless the user chose otherwise):
-  // spinning burns the cores a host application or another process needs, and on a busy machine
-  // it made small training steps ~10x slower. libgomp reads this when the module loads it.
-  process.env.OMP_WAIT_POLICY ??= 'passive';
+  // OpenMP threads spin briefly after a kernel, then sleep (unless the user set OMP_WAIT_POLICY or
+  // GOMP_SPINCOUNT): 10000 spins is well under a millisecond. Sleeping at once (passive) made
+  // every parallel region wait for its threads to wake — on this VM that doubled small ops
+  // (layernorm 768x128 forward + backward: ~210 -> ~140 us); libgomp's default spin (300000, many
+  // milliseconds) burned the cores a host application or another process needs, and on a busy
+  // machine made small training steps ~10x slower. libgomp reads this when the module loads it.
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+    process.env.GOMP_SPINCOUNT = '10000';
+  }
   const errors: string[] = [];
   for (const file of candidates()) {
     if (!fs.existsSync(file)) continue;

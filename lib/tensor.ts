@@ -142,13 +142,23 @@ export function emptyCpuCache(): void {
 const poison = process.env.ATENTO_DEBUG_POISON === '1';
 const POISON: Record<Dtype, number> = { float32: NaN, int32: -123456789, bool: 0xab };
 
+// A new host array whose data starts on a 64-byte boundary (a cache line, one AVX-512 vector):
+// V8 places large ArrayBuffers 16 bytes past one, and the kernels' 64-byte loads and stores then
+// straddle two lines each. Small arrays are left as V8 makes them. Zero-filled, like any new one.
+function newHostArray(n: number, dtype: Dtype): CpuArray {
+  const bytes = n * DTYPES[dtype].bytes;
+  if (bytes < 4096) return new DTYPES[dtype].array(n) as CpuArray;
+  const ab = new ArrayBuffer(bytes + 64);
+  return new DTYPES[dtype].array(ab, native.hostAlignOffset(ab), n) as CpuArray;
+}
+
 function allocate(n: number, dtype: Dtype, device: DeviceName): Storage {
   const bytes = n * DTYPES[dtype].bytes;
   if (device === 'cpu') {
     let arr: CpuArray | undefined = cpuCache.take(DTYPES[dtype].array, n);
     const fresh = !arr;
     try {
-      arr ??= new DTYPES[dtype].array(n) as CpuArray;
+      arr ??= newHostArray(n, dtype);
     } catch (e) {
       throw new AtentoError(`cannot allocate ${bytes} bytes of host memory: ${(e as Error).message}`, 'ERR_OOM');
     }
@@ -449,7 +459,7 @@ export function tensor(data: unknown, shapeOrOpts?: Shape | TensorOptions, maybe
 }
 
 function toTyped(flat: ArrayLike<number | boolean>, dtype: Dtype): CpuArray {
-  const out: CpuArray = new DTYPES[dtype].array(flat.length);
+  const out: CpuArray = newHostArray(flat.length, dtype);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i] as number;
     if (dtype === 'int32') check(Number.isInteger(+v), 'ERR_DTYPE', `int32 tensor: ${v} is not an integer`);
@@ -500,7 +510,7 @@ export function arange(start: number, end?: number | TensorOptions, step: number
   const n = Math.max(0, Math.ceil((end - start) / step));
   const ints = [start, end, step].every(Number.isInteger);
   const dtype = opts.dtype ?? (ints ? 'int32' : 'float32');
-  const arr: CpuArray = new DTYPES[checkDtype(dtype)].array(n);
+  const arr: CpuArray = newHostArray(n, checkDtype(dtype));
   for (let i = 0; i < n; i++) arr[i] = start + i * step;
   return tensor(arr, [n], { ...opts, dtype });
 }
@@ -574,7 +584,7 @@ function gen(opts: RandomOptions): Generator {
 export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
   const s = checkShape(shape);
   const g = gen(opts);
-  const arr = new Float32Array(numel(s));
+  const arr = newHostArray(numel(s), 'float32') as Float32Array;
   for (let i = 0; i < arr.length; i++) arr[i] = g.normal();
   return tensor(arr, s, { ...opts, dtype: 'float32' });
 }
@@ -584,7 +594,7 @@ export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: 
   const s = checkShape(shape);
   const g = gen(opts);
   const lo = opts.low ?? 0, hi = opts.high ?? 1;
-  const arr = new Float32Array(numel(s));
+  const arr = newHostArray(numel(s), 'float32') as Float32Array;
   for (let i = 0; i < arr.length; i++) arr[i] = lo + (hi - lo) * g.next();
   return tensor(arr, s, { ...opts, dtype: 'float32' });
 }
@@ -594,7 +604,7 @@ export function randint(low: number, high: number, shape: Shape, opts: RandomOpt
   const s = checkShape(shape);
   check(Number.isInteger(low) && Number.isInteger(high) && high > low, 'ERR_ARGUMENT', 'randint: need integers low < high');
   const g = gen(opts);
-  const arr = new Int32Array(numel(s));
+  const arr = newHostArray(numel(s), 'int32') as Int32Array;
   for (let i = 0; i < arr.length; i++) arr[i] = low + Math.floor(g.next() * (high - low));
   return tensor(arr, s, { ...opts, dtype: 'int32' });
 }

@@ -41,10 +41,11 @@ describe.each(devices)('layerNorm on %s', (device) => {
 
   // Every shape against the CPU reference kernels (double accumulation) and, on cuda, against the
   // CPU kernels. C = 1, 7, 33, 1000: the scalar paths with tails; 384: float4 (cuda); N = 37:
-  // several backward tiles of 8 rows; N = 4200: tiles of more than 8 rows (cuda bounds the tiles).
+  // several backward tiles of 8 rows; N = 4200: tiles of more than 8 rows (cuda bounds the tiles);
+  // 45 x 160: the CPU backward's blocks of 8 rows and a partial one, vectors only.
   const shapes: [number, number, boolean][] = [
     [5, 1, true], [3, 7, true], [37, 33, true], [3, 1000, true], [9, 384, true], [5, 7, false], [4200, 7, true],
-    [6, 128, false],
+    [6, 128, false], [45, 160, true],
   ];
   for (const [N, C, affine] of shapes) {
     it(`N=${N} C=${C}${affine ? '' : ' no affine'} matches the reference kernel`, () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as at from '../lib';
+import { native } from '../lib/native';
 import { devices, expectCode } from './helpers/devices';
 
 describe.each(devices)('tensors on %s', (device) => {
@@ -127,6 +128,20 @@ describe.each(devices)('tensors on %s', (device) => {
     w.backward(gw);
     at.optim.clipGradNorm([w], 1);
     expect(gw.toArray()).toEqual([2, 3]);
+  });
+});
+
+describe('cpu buffers', () => {
+  it('large new tensors start on a 64-byte boundary (a cache line, one AVX-512 vector)', () => {
+    for (const n of [1024, 4097, 98304]) {
+      for (const t of [at.empty([n], { device: 'cpu' }), at.zeros([n], { device: 'cpu' }), at.randn([n], { device: 'cpu' })]) {
+        const arr = t.buf as Float32Array; // the storage itself (dataSync() gives a copy)
+        expect(native.hostAlignOffset(arr)).toBe(0); // the data pointer, read in C++
+        expect(arr.length).toBe(n);
+        t.dispose();
+      }
+      expect(at.zeros([n], { device: 'cpu' }).dataSync().every((v) => v === 0)).toBe(true);
+    }
   });
 });
 

@@ -5,8 +5,9 @@
 //   forward:  one pass for D = sum(x - x0), V = sum((x - x0)^2) with x0 = x[0] (shifted data: the
 //             sums are of the size of the spread, so var = V/C - (D/C)^2 keeps its digits even
 //             when |mean| >> std); mean = x0 + D/C; then the output pass.
-//   backward: one pass for sum(dn), sum(dn * (x - mean)), sum(x - mean) (the last corrects the
-//             saved float mean's rounding), one pass writing dx and accumulating dw, db.
+//   backward: per block of 8 rows, one pass per row for sum(dn), sum(dn * (x - mean)),
+//             sum(x - mean) (the last corrects the saved float mean's rounding), then one pass
+//             over the block writing dx and summing its dw, db terms in registers.
 // dw, db: each thread owns a contiguous range of rows and a private (2, C) partial sum; the
 // partials are added in thread order afterwards (deterministic for a given thread count).
 //
@@ -66,12 +67,21 @@ inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, 
   for (int64_t c = Cv; c < C; c++) out[c] = ((x[c] - x0) - dm) * r * (w ? w[c] : 1.0f) + (b ? b[c] : 0.0f);
 }
 
-// One row of the backward; adds this row's dw, db terms into pw, pb (when not null). The second
-// pass writes dx and accumulates dw, db together: one instantiation per combination of what is
-// present (`if constexpr`), so the vector loops carry no branches.
-template <bool kW, bool kDx, bool kSums>
-inline void layernorm_row_backward(float* dx, float* pw, float* pb, const float* dy, const float* x, const float* w,
-                                   float m, float r, int64_t C) {
+// The backward works on blocks of up to kBlockRows rows (all of a block's rows stay in L1):
+//   1. per row, one pass for sum(dn), sum(dn * (x - m)), sum(x - m) with dn = dy * w; these give
+//      dm (the saved float mean's rounding error), a = mean(dn), bb = mean(dn * xhat);
+//   2. per 16 columns, over the block's rows: dx = r (dn - a - xhat bb), and the block's dw, db
+//      terms summed in registers, then added once into this thread's partial dw, db.
+// Accumulating dw, db row by row instead read and wrote the partials once per row: ~half the
+// memory operations of the second pass.
+constexpr int64_t kBlockRows = 8;
+
+struct RowGrad {  // the per-row scalars of the second pass
+  float m, r, dm, a, bb;
+};
+
+template <bool kW>
+inline RowGrad layernorm_row_grad_stats(const float* dy, const float* x, const float* w, float m, float r, int64_t C) {
   const int64_t Cv = C - C % kLanes;
   VecF Av = vsplat(0.0f), Bv = vsplat(0.0f), Dv = vsplat(0.0f);  // sum dn, sum dn * (x - m), sum (x - m)
   for (int64_t c = 0; c < Cv; c += kLanes) {
@@ -87,34 +97,62 @@ inline void layernorm_row_backward(float* dx, float* pw, float* pb, const float*
     B += dn * d;
     D += d;
   }
-  const float dm = D / (float)C;                 // the saved mean's rounding error
-  const float a = A / (float)C;                  // mean(dn)
-  const float bb = r * (B - dm * A) / (float)C;  // mean(dn * xhat)
+  const float dm = D / (float)C;
+  return {m, r, dm, A / (float)C, r * (B - dm * A) / (float)C};
+}
+
+// Rows [i0, i0 + n) (n <= kBlockRows): dx for each, and their dw, db terms added into pw, pb.
+// One instantiation per combination of what is wanted (`if constexpr`): no branch in the loops.
+template <bool kW, bool kDx, bool kSums>
+void layernorm_block_backward(float* dx, float* pw, float* pb, const float* dy, const float* x, const float* w,
+                              const float* mean, const float* rstd, int64_t i0, int64_t n, int64_t C) {
+  RowGrad s[kBlockRows];
+  for (int64_t k = 0; k < n; k++) {
+    const int64_t i = i0 + k;
+    s[k] = layernorm_row_grad_stats<kW>(dy + i * C, x + i * C, w, mean[i], rstd[i], C);
+  }
+  const int64_t Cv = C - C % kLanes;
   for (int64_t c = 0; c < Cv; c += kLanes) {
-    const VecF g = vload(dy + c);
-    const VecF xh = ((vload(x + c) - m) - dm) * r;
-    if constexpr (kDx) vstore(dx + c, r * ((kW ? g * vload(w + c) : g) - a - xh * bb));
+    VecF gw = vsplat(0.0f), gb = vsplat(0.0f);
+    const VecF wv = kW ? vload(w + c) : vsplat(1.0f);
+    for (int64_t k = 0; k < n; k++) {
+      const int64_t o = (i0 + k) * C + c;
+      const VecF g = vload(dy + o);
+      const VecF xh = ((vload(x + o) - s[k].m) - s[k].dm) * s[k].r;
+      if constexpr (kDx) vstore(dx + o, s[k].r * ((kW ? g * wv : g) - s[k].a - xh * s[k].bb));
+      if constexpr (kSums) {
+        gw += g * xh;
+        gb += g;
+      }
+    }
     if constexpr (kSums) {
-      vstore(pw + c, vload(pw + c) + g * xh);
-      vstore(pb + c, vload(pb + c) + g);
+      vstore(pw + c, vload(pw + c) + gw);
+      vstore(pb + c, vload(pb + c) + gb);
     }
   }
   for (int64_t c = Cv; c < C; c++) {
-    const float xh = ((x[c] - m) - dm) * r;
-    if constexpr (kDx) dx[c] = r * ((kW ? dy[c] * w[c] : dy[c]) - a - xh * bb);
+    float gw = 0.0f, gb = 0.0f;
+    for (int64_t k = 0; k < n; k++) {
+      const int64_t o = (i0 + k) * C + c;
+      const float xh = ((x[o] - s[k].m) - s[k].dm) * s[k].r;
+      if constexpr (kDx) dx[o] = s[k].r * ((kW ? dy[o] * w[c] : dy[o]) - s[k].a - xh * s[k].bb);
+      gw += dy[o] * xh;
+      gb += dy[o];
+    }
     if constexpr (kSums) {
-      pw[c] += dy[c] * xh;
-      pb[c] += dy[c];
+      pw[c] += gw;
+      pb[c] += gb;
     }
   }
 }
 
-using RowBackward = void (*)(float*, float*, float*, const float*, const float*, const float*, float, float, int64_t);
+using BlockBackward = void (*)(float*, float*, float*, const float*, const float*, const float*, const float*,
+                               const float*, int64_t, int64_t, int64_t);
 
 template <bool kW>
-RowBackward pick_row_backward(bool dx, bool sums) {
-  if (dx) return sums ? layernorm_row_backward<kW, true, true> : layernorm_row_backward<kW, true, false>;
-  return sums ? layernorm_row_backward<kW, false, true> : layernorm_row_backward<kW, false, false>;
+BlockBackward pick_block_backward(bool dx, bool sums) {
+  if (dx) return sums ? layernorm_block_backward<kW, true, true> : layernorm_block_backward<kW, true, false>;
+  return sums ? layernorm_block_backward<kW, false, true> : layernorm_block_backward<kW, false, false>;
 }
 
 }  // namespace
@@ -139,14 +177,15 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dout, cons
   const bool sums = dw || db;
   std::vector<float> part(sums ? (size_t)(T * 2 * C) : 0, 0.0f);
   // dw and db are accumulated together (into a scratch one when only one is wanted).
-  const RowBackward row = w ? pick_row_backward<true>(dx != nullptr, sums) : pick_row_backward<false>(dx != nullptr, sums);
+  const BlockBackward block =
+      w ? pick_block_backward<true>(dx != nullptr, sums) : pick_block_backward<false>(dx != nullptr, sums);
   #pragma omp parallel for schedule(static, 1) if (T > 1)
   for (int64_t t = 0; t < T; t++) {
     float* pw = sums ? part.data() + t * 2 * C : nullptr;
     float* pb = sums ? pw + C : nullptr;
     const int64_t i0 = N * t / T, i1 = N * (t + 1) / T;
-    for (int64_t i = i0; i < i1; i++)
-      row(dx ? dx + i * C : nullptr, pw, pb, dout + i * C, x + i * C, w, mean[i], rstd[i], C);
+    for (int64_t i = i0; i < i1; i += kBlockRows)
+      block(dx, pw, pb, dout, x, w, mean, rstd, i, std::min(kBlockRows, i1 - i), C);
   }
   if (!sums) return;
   for (int64_t c = 0; c < C; c++) {

@@ -1,5 +1,6 @@
 // runtime.cc — bindings for what is not an op: device memory, copies between devices, the
 // thread count, and the build/runtime report behind at.info().
+#include <cstdint>
 #include <cstring>
 
 #include "../addon.h"
@@ -42,6 +43,25 @@ ATENTO_EXPORT(copyBuffer) {
 #else
   throw Error("ERR_DEVICE", "this build of atento has no CUDA support");
 #endif
+}
+
+// hostAlignOffset(arrayBuffer | typedArray) -> bytes from its data's start to the next 64-byte
+// boundary (0: aligned). V8's ArrayBuffers are 16-byte aligned (large ones sit 16 bytes into a
+// malloc'd page), and a 64-byte vector load from such an address straddles two cache lines:
+// lib/tensor.ts allocates 64 spare bytes and views the array from this offset, so every AVX-512
+// load and store of a kernel row touches one line (tests check tensors with a typed array).
+ATENTO_EXPORT(hostAlignOffset) {
+  const void* data = nullptr;
+  if (info.Length() >= 1 && info[0].IsArrayBuffer()) {
+    data = info[0].As<Napi::ArrayBuffer>().Data();
+  } else if (info.Length() >= 1 && info[0].IsTypedArray()) {
+    const auto t = info[0].As<Napi::TypedArray>();
+    data = static_cast<const char*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  } else {
+    throw Error("ERR_ARGUMENT", "hostAlignOffset: an ArrayBuffer or a typed array is needed");
+  }
+  const auto addr = reinterpret_cast<uintptr_t>(data);
+  return Napi::Number::New(info.Env(), (double)((64 - addr % 64) % 64));
 }
 
 // zeroBuffer(buf): every byte to 0, on its device.
