@@ -21,6 +21,18 @@ describe.each(devices)('matmul and linear on %s (PyTorch fixtures)', (device) =>
     });
   }
 
+  it('gradients are zeros, not leftover memory, when a size is 0', () => {
+    // Freed buffers are handed out again with their old values (cpu: >= 4 KiB): leave one of a's
+    // size holding 7s, then ask for a's gradient through a product with no columns.
+    at.full([64, 32], 7, { device }).dispose();
+    const a = at.randn([64, 32], { device, requiresGrad: true }), b = at.randn([32, 0], { device, requiresGrad: true });
+    const out = at.F.matmul(a, b);
+    expect(out.shape).toEqual([64, 0]);
+    out.sum().backward();
+    expect(a.grad!.dataSync().every((v) => v === 0)).toBe(true);
+    expect(b.grad!.shape).toEqual([32, 0]);
+  });
+
   it('checks shapes, dtypes and devices', () => {
     expectCode(() => at.matmul(at.zeros([2, 3], { device }), at.zeros([4, 5], { device })), 'ERR_SHAPE');
     expectCode(() => at.matmul(at.zeros([2, 2, 3], { device }), at.zeros([3, 3, 5], { device })), 'ERR_SHAPE');

@@ -103,19 +103,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (count && p.M && p.N) gemmCalls(out, a, b, false, false, p.M, p.N, p.K, cIdx, p.aIndex, p.bIndex, 0);
   return record('matmul', out, [a, b], (g) => {
     let ga: Tensor | null = null, gb: Tensor | null = null;
+    // Gradients are written, not accumulated (beta 0: no zero fill, no read of C), whenever a GEMM
+    // covers them: every matrix of a (of b) is used by some batch element, and gemmCalls adds
+    // into one only when a broadcast maps a second batch element onto it. With nothing to sum
+    // over (an empty batch or inner size) they are zeros.
+    const covered = count > 0 && p.M > 0 && p.N > 0 && p.K > 0;
     if (a.requiresGrad) {
-      // dA_i += dC_i @ B_i^T, summed where A was broadcast
-      ga = zeros(a.shape, { device: a.device });
-      if (count && p.M && p.K) gemmCalls(ga, g, b, false, true, p.M, p.K, p.N, p.aIndex, cIdx, p.bIndex, 1);
+      // dA_i = dC_i @ B_i^T, summed where A was broadcast
+      ga = covered ? empty(a.shape, { device: a.device }) : zeros(a.shape, { device: a.device });
+      if (covered) gemmCalls(ga, g, b, false, true, p.M, p.K, p.N, p.aIndex, cIdx, p.bIndex, 0);
     }
     if (b.requiresGrad) {
-      gb = zeros(b.shape, { device: b.device });
-      if (numel(b.shape.slice(0, -2)) === 1 && p.aIndex.every((v, i) => v === i) && count && p.K && p.N) {
+      gb = covered ? empty(b.shape, { device: b.device }) : zeros(b.shape, { device: b.device });
+      if (covered && numel(b.shape.slice(0, -2)) === 1 && p.aIndex.every((v, i) => v === i)) {
         // b shared by the whole batch (e.g. a weight): dB = A_flat^T @ dC_flat, one GEMM
         callNative(() => native.gemm(gb!.buf, a.buf, g.buf, true, false, p.K, p.N, count * p.M, 0, 0, 1, 1, 0));
-      } else if (count && p.K && p.N) {
-        // dB_i += A_i^T @ dC_i
-        gemmCalls(gb, a, g, true, false, p.K, p.N, p.M, p.bIndex, p.aIndex, cIdx, 1);
+      } else if (covered) {
+        // dB_i = A_i^T @ dC_i, summed where B was broadcast
+        gemmCalls(gb, a, g, true, false, p.K, p.N, p.M, p.bIndex, p.aIndex, cIdx, 0);
       }
     }
     return [ga, gb];
