@@ -2,9 +2,10 @@
 //
 // x is (N, C). OpenMP over rows; per row, passes over the C values in 16-lane vectors (vec.h; the
 // row stays in L1/L2 between passes):
-//   forward:  one pass for D = sum(x - x0), V = sum((x - x0)^2) with x0 = x[0] (shifted data: the
-//             sums are of the size of the spread, so var = V/C - (D/C)^2 keeps its digits even
-//             when |mean| >> std); mean = x0 + D/C; then the output pass.
+//   forward:  per block of 8 rows, one pass per row for D = sum(x - x0), V = sum((x - x0)^2) with
+//             x0 = x[0] (shifted data: the sums are of the size of the spread, so
+//             var = V/C - (D/C)^2 keeps its digits even when |mean| >> std); mean = x0 + D/C;
+//             then the output pass of each row.
 //   backward: per block of 8 rows, one pass per row for sum(dn), sum(dn * (x - mean)),
 //             sum(x - mean) (the last corrects the saved float mean's rounding), then one pass
 //             over the block writing dx and summing its dw, db terms in registers.
@@ -34,8 +35,16 @@ namespace atento::cpu {
 
 namespace {
 
-inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
-                          int64_t C, float eps) {
+// Both directions work on blocks of up to kBlockRows rows (a block's rows stay in L1): first
+// each row's statistics — independent chains of vector sums and scalar math the core overlaps —
+// then the passes that need them. One row at a time, each pass waited on its row's reductions.
+constexpr int64_t kBlockRows = 8;
+
+struct RowStats {  // forward: x0 = the shift, dm = mean - x0, r = rstd
+  float x0, dm, r;
+};
+
+inline RowStats layernorm_row_stats(const float* x, int64_t C, float eps) {
   // Shifted data: sums of d = x - x[0]. x[0] is one of the row's values, so |d| is of the order of
   // the spread and the variance V/C - (D/C)^2 does not cancel even when |mean| >> std.
   const int64_t Cv = C - C % kLanes;
@@ -54,28 +63,29 @@ inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, 
   }
   const float dm = D / (float)C;  // mean - x0
   const float var = std::max(V / (float)C - dm * dm, 0.0f);
-  const float r = 1.0f / std::sqrt(var + eps);
-  if (mean) *mean = x0 + dm;
-  if (rstd) *rstd = r;
-  // (x - x0) - dm rather than x - mean: the same shifted form, so |mean| >> std loses nothing.
+  return {x0, dm, 1.0f / std::sqrt(var + eps)};
+}
+
+// out = ((x - x0) - dm) * r * w + b: (x - x0) - dm rather than x - mean, the same shifted form,
+// so |mean| >> std loses nothing.
+inline void layernorm_row_apply(float* out, const float* x, const float* w, const float* b, RowStats s, int64_t C) {
+  const int64_t Cv = C - C % kLanes;
   for (int64_t c = 0; c < Cv; c += kLanes) {
-    VecF y = ((vload(x + c) - x0) - dm) * r;
+    VecF y = ((vload(x + c) - s.x0) - s.dm) * s.r;
     if (w) y *= vload(w + c);
     if (b) y += vload(b + c);
     vstore(out + c, y);
   }
-  for (int64_t c = Cv; c < C; c++) out[c] = ((x[c] - x0) - dm) * r * (w ? w[c] : 1.0f) + (b ? b[c] : 0.0f);
+  for (int64_t c = Cv; c < C; c++) out[c] = ((x[c] - s.x0) - s.dm) * s.r * (w ? w[c] : 1.0f) + (b ? b[c] : 0.0f);
 }
 
-// The backward works on blocks of up to kBlockRows rows (all of a block's rows stay in L1):
+// The backward, per block:
 //   1. per row, one pass for sum(dn), sum(dn * (x - m)), sum(x - m) with dn = dy * w; these give
 //      dm (the saved float mean's rounding error), a = mean(dn), bb = mean(dn * xhat);
 //   2. per 16 columns, over the block's rows: dx = r (dn - a - xhat bb), and the block's dw, db
 //      terms summed in registers, then added once into this thread's partial dw, db.
 // Accumulating dw, db row by row instead read and wrote the partials once per row: ~half the
 // memory operations of the second pass.
-constexpr int64_t kBlockRows = 8;
-
 struct RowGrad {  // the per-row scalars of the second pass
   float m, r, dm, a, bb;
 };
@@ -160,9 +170,19 @@ BlockBackward pick_block_backward(bool dx, bool sums) {
 void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
                        int64_t N, int64_t C, float eps) {
   if (N <= 0 || C <= 0) return;
+  const int64_t blocks = (N + kBlockRows - 1) / kBlockRows;
   #pragma omp parallel for schedule(static) if (N * C > kParallelGrain)
-  for (int64_t i = 0; i < N; i++)
-    layernorm_row(out + i * C, mean ? mean + i : nullptr, rstd ? rstd + i : nullptr, x + i * C, w, b, C, eps);
+  for (int64_t k = 0; k < blocks; k++) {
+    const int64_t i0 = k * kBlockRows, n = std::min(kBlockRows, N - i0);
+    RowStats s[kBlockRows];
+    for (int64_t j = 0; j < n; j++) s[j] = layernorm_row_stats(x + (i0 + j) * C, C, eps);
+    for (int64_t j = 0; j < n; j++) {
+      const int64_t i = i0 + j;
+      if (mean) mean[i] = s[j].x0 + s[j].dm;
+      if (rstd) rstd[i] = s[j].r;
+      layernorm_row_apply(out + i * C, x + i * C, w, b, s[j], C);
+    }
+  }
 }
 
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,

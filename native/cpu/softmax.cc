@@ -30,37 +30,69 @@ namespace atento::cpu {
 namespace {
 
 constexpr int64_t kColumnBlock = 64;  // inner columns per task when inner > 1
+constexpr int kRowGroup = 4;          // rows the forward interleaves (softmax_rows)
 
-// One row of C contiguous values: 16-lane vectors (VecF) over the first C - C % 16 values, the
-// same arithmetic on floats for the rest.
-inline void softmax_row(float* out, const float* x, int64_t C, bool log) {
+// R consecutive rows of C contiguous values: 16-lane vectors (VecF) over the first C - C % 16
+// values, the same arithmetic on floats for the rest. A row's passes are a chain (max, then
+// exp-and-sum, then scale), and for short rows the core sat waiting on it; R rows side by side
+// are R independent chains (softmax 3072x64 forward: R = 4 ~1.4x faster than one row at a time).
+template <int R>
+inline void softmax_rows(float* out, const float* x, int64_t C, bool log) {
   const int64_t Cv = C - C % kLanes;
-  VecF mv = vsplat(-std::numeric_limits<float>::infinity());
-  for (int64_t c = 0; c < Cv; c += kLanes) mv = vmax(vload(x + c), mv);
-  float m = vhmax(mv);
-  for (int64_t c = Cv; c < C; c++) m = x[c] > m ? x[c] : m;
-  VecF sv = vsplat(0.0f);
-  float s = 0.0f;
+  VecF mv[R], sv[R];
+  float m[R], s[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++) mv[r] = vsplat(-std::numeric_limits<float>::infinity());
+  for (int64_t c = 0; c < Cv; c += kLanes)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) mv[r] = vmax(vload(x + r * C + c), mv[r]);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++) {
+    m[r] = vhmax(mv[r]);
+    for (int64_t c = Cv; c < C; c++) m[r] = x[r * C + c] > m[r] ? x[r * C + c] : m[r];
+    sv[r] = vsplat(0.0f);
+    s[r] = 0.0f;
+  }
   if (log) {
-    for (int64_t c = 0; c < Cv; c += kLanes) sv += vexp(vload(x + c) - m);
-    for (int64_t c = Cv; c < C; c++) s += exp_simd(x[c] - m);
-    const float ls = std::log(vsum(sv) + s);  // (x - m) - log(s): x - m is exact, so large x lose nothing
-    for (int64_t c = 0; c < Cv; c += kLanes) vstore(out + c, (vload(x + c) - m) - ls);
-    for (int64_t c = Cv; c < C; c++) out[c] = (x[c] - m) - ls;
+    for (int64_t c = 0; c < Cv; c += kLanes)
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) sv[r] += vexp(vload(x + r * C + c) - m[r]);
+    float ls[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      for (int64_t c = Cv; c < C; c++) s[r] += exp_simd(x[r * C + c] - m[r]);
+      ls[r] = std::log(vsum(sv[r]) + s[r]);  // (x - m) - log(s): x - m is exact, so large x lose nothing
+    }
+    for (int64_t c = 0; c < Cv; c += kLanes)
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) vstore(out + r * C + c, (vload(x + r * C + c) - m[r]) - ls[r]);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+      for (int64_t c = Cv; c < C; c++) out[r * C + c] = (x[r * C + c] - m[r]) - ls[r];
   } else {
-    for (int64_t c = 0; c < Cv; c += kLanes) {
-      const VecF e = vexp(vload(x + c) - m);
-      vstore(out + c, e);
-      sv += e;
+    for (int64_t c = 0; c < Cv; c += kLanes)
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) {
+        const VecF e = vexp(vload(x + r * C + c) - m[r]);
+        vstore(out + r * C + c, e);
+        sv[r] += e;
+      }
+    float inv[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      for (int64_t c = Cv; c < C; c++) {
+        const float e = exp_simd(x[r * C + c] - m[r]);
+        out[r * C + c] = e;
+        s[r] += e;
+      }
+      inv[r] = 1.0f / (vsum(sv[r]) + s[r]);
     }
-    for (int64_t c = Cv; c < C; c++) {
-      const float e = exp_simd(x[c] - m);
-      out[c] = e;
-      s += e;
-    }
-    const float inv = 1.0f / (vsum(sv) + s);
-    for (int64_t c = 0; c < Cv; c += kLanes) vstore(out + c, vload(out + c) * inv);
-    for (int64_t c = Cv; c < C; c++) out[c] *= inv;
+    for (int64_t c = 0; c < Cv; c += kLanes)
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) vstore(out + r * C + c, vload(out + r * C + c) * inv[r]);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+      for (int64_t c = Cv; c < C; c++) out[r * C + c] *= inv[r];
   }
 }
 
@@ -160,14 +192,21 @@ void softmax_forward(float* out, const float* x, int64_t outer, int64_t C, int64
   if (outer <= 0 || C <= 0 || inner <= 0) return;
   const bool par = outer * C * inner > kParallelGrain;
   if (inner == 1) {
+    // Groups of kRowGroup rows (prefetching the next group), the last few one by one; short rows
+    // only: long ones have enough independent work each, and R of them would not stay in L1.
+    const int64_t group = C <= 128 ? kRowGroup : 1;
+    const int64_t groups = outer / group;
     #pragma omp parallel for schedule(static) if (par)
-    for (int64_t o = 0; o < outer; o++) {
-      if (o + 1 < outer) {
-        prefetch_row(x + (o + 1) * C, C);
-        prefetch_row_for_write(out + (o + 1) * C, C);
+    for (int64_t k = 0; k < groups; k++) {
+      const int64_t o = k * group;
+      if (k + 1 < groups) {
+        prefetch_row(x + (o + group) * C, group * C);
+        prefetch_row_for_write(out + (o + group) * C, group * C);
       }
-      softmax_row(out + o * C, x + o * C, C, log);
+      if (group == kRowGroup) softmax_rows<kRowGroup>(out + o * C, x + o * C, C, log);
+      else softmax_rows<1>(out + o * C, x + o * C, C, log);
     }
+    for (int64_t o = groups * group; o < outer; o++) softmax_rows<1>(out + o * C, x + o * C, C, log);
     return;
   }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
