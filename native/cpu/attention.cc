@@ -39,6 +39,7 @@
 #include <limits>
 #include <vector>
 
+#include "aligned.h"
 #include "parallel.h"
 
 #if defined(__AVX__)
@@ -71,12 +72,11 @@ constexpr int kNV = VL == 16 ? 4 : 2;
 constexpr int64_t kBQ = 64;
 constexpr int64_t kBK = 64;
 
-inline vf loadu(const float* p) {
-  vf x;
-  std::memcpy(&x, p, sizeof x);
-  return x;
-}
-inline void storeu(float* p, vf x) { std::memcpy(p, &x, sizeof x); }
+// Unaligned vector loads and stores through a 4-byte-aligned copy of the type (a vector type may
+// alias its element type); memcpy compiled to byte-granular vmovdqu8.
+typedef float vf_unaligned __attribute__((vector_size(VL * sizeof(float)), aligned(4)));
+inline vf loadu(const float* p) { return *reinterpret_cast<const vf_unaligned*>(p); }
+inline void storeu(float* p, vf x) { *reinterpret_cast<vf_unaligned*>(p) = x; }
 inline vf splat(float x) { return vf{} + x; }
 inline vf select(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 
@@ -294,7 +294,7 @@ void pack_padded(float* dst, int64_t CP, const float* src, int64_t lds, int64_t 
 }
 // Rows of length C (lds apart) readable as whole vectors, i.e. up to CP = round_up(C, VL): the
 // source itself (ld = lds) when C == CP, else a copy padded with zeros in `buf` (ld = CP).
-const float* padded_rows(std::vector<float>& buf, int64_t& ld, const float* src, int64_t lds, int64_t T, int64_t C,
+const float* padded_rows(AlignedVec& buf, int64_t& ld, const float* src, int64_t lds, int64_t T, int64_t C,
                          int64_t CP) {
   ld = C == CP ? lds : CP;
   if (C == CP) return src;
@@ -377,7 +377,7 @@ inline float scale_and_mask(float* s, int64_t width, int64_t valid, float scale,
 
 // ---- forward ------------------------------------------------------------------------------------
 struct ForwardScratch {
-  std::vector<float> kt, vp, S, O, m, l;
+  AlignedVec kt, vp, S, O, m, l;
   int64_t bh = -1;
   explicit ForwardScratch(const Problem& p)
       : kt(p.D * p.TkP), S(kBQ * kBK), O(kBQ * p.DvP), m(kBQ), l(kBQ) {}
@@ -450,7 +450,7 @@ void forward_tile(const Problem& p, ForwardScratch& w, float* out, float* lse, c
 
 // ---- backward -----------------------------------------------------------------------------------
 struct BackwardScratch {
-  std::vector<float> kt, vt, kp_buf, qp_buf, dop_buf, di, S, dP, dK, dV, dQ;
+  AlignedVec kt, vt, kp_buf, qp_buf, dop_buf, di, S, dP, dK, dV, dQ;
   const float *Qp = nullptr, *Kp = nullptr, *dOp = nullptr;
   int64_t ldqp = 0, ldkp = 0, ldop = 0;  // their row strides
   int64_t bh = -1;
@@ -494,7 +494,7 @@ struct Acc {
   int64_t ld;
   float* out;  // where finish() copies to (nullptr: ptr is the output)
   int64_t cols, ostride;
-  Acc(float* out_, int64_t cols_, int64_t ostride_, int64_t width, std::vector<float>& scratch, int64_t rows)
+  Acc(float* out_, int64_t cols_, int64_t ostride_, int64_t width, AlignedVec& scratch, int64_t rows)
       : ptr(out_), ld(ostride_), out(nullptr), cols(cols_), ostride(ostride_) {
     if (width != cols_) {
       scratch.resize(rows * width);

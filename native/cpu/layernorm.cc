@@ -28,6 +28,7 @@
 #include <cmath>
 #include <vector>
 
+#include "aligned.h"
 #include "parallel.h"
 #include "vec.h"
 
@@ -195,7 +196,7 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dout, cons
   }
   const int64_t T = std::max<int64_t>(1, std::min<int64_t>(N * C > kParallelGrain ? num_threads() : 1, N));
   const bool sums = dw || db;
-  std::vector<float> part(sums ? (size_t)(T * 2 * C) : 0, 0.0f);
+  AlignedVec part(sums ? (size_t)(T * 2 * C) : 0, 0.0f);
   // dw and db are accumulated together (into a scratch one when only one is wanted).
   const BlockBackward block =
       w ? pick_block_backward<true>(dx != nullptr, sums) : pick_block_backward<false>(dx != nullptr, sums);
