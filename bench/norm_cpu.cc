@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/aligned.h"
 #include "cpu/layernorm.h"
 #include "cpu/losses.h"
 #include "cpu/softmax.h"
@@ -48,10 +49,13 @@ static double best_us(const std::function<void()>& fn, double min_time = 0.3) {
   return *std::min_element(t.begin(), t.end());
 }
 
-static std::vector<float> randn(size_t n, unsigned seed) {
+// Buffers on 64-byte boundaries, as atento's tensors are (lib/tensor.ts), for every side.
+using atento::cpu::AlignedVec;
+
+static AlignedVec randn(size_t n, unsigned seed) {
   std::mt19937 g(seed);
   std::normal_distribution<float> d;
-  std::vector<float> v(n);
+  AlignedVec v(n);
   for (auto& x : v) x = d(g);
   return v;
 }
@@ -66,7 +70,7 @@ static stream strm(eng);
 
 static void layernorm_case(int64_t N, int64_t C) {
   auto x = randn(N * C, 1), g = randn(N * C, 2), w = randn(C, 3), b = randn(C, 4);
-  std::vector<float> out(N * C), mean(N), rstd(N), dx(N * C), dw(C), db(C), var(N);
+  AlignedVec out(N * C), mean(N), rstd(N), dx(N * C), dw(C), db(C), var(N);
   double f = best_us([&] { atento::cpu::layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C, 1e-5f); });
   double bw = best_us([&] { atento::cpu::layernorm_backward(dx.data(), dw.data(), db.data(), g.data(), x.data(), w.data(), mean.data(), rstd.data(), N, C); });
 
@@ -96,7 +100,7 @@ static void layernorm_case(int64_t N, int64_t C) {
 
 static void softmax_case(int64_t N, int64_t C, bool log) {
   auto x = randn(N * C, 5), g = randn(N * C, 6);
-  std::vector<float> out(N * C), dx(N * C);
+  AlignedVec out(N * C), dx(N * C);
   double f = best_us([&] { atento::cpu::softmax_forward(out.data(), x.data(), N, C, 1, log); });
   double bw = best_us([&] { atento::cpu::softmax_backward(dx.data(), g.data(), out.data(), N, C, 1, log); });
 
@@ -119,7 +123,7 @@ static void cross_entropy_case(int64_t N, int64_t C) {
   auto x = randn(N * C, 7);
   std::vector<int32_t> t(N);
   for (int64_t i = 0; i < N; i++) t[i] = (int32_t)((i * 7919) % C);
-  std::vector<float> lse(N), dx(N * C);
+  AlignedVec lse(N), dx(N * C);
   float out = 0, count = 0, gout = 1;
   double f = best_us([&] { atento::cpu::cross_entropy_forward(&out, lse.data(), &count, x.data(), t.data(), N, C, -100, 0.f, 1); });
   double bw = best_us([&] { atento::cpu::cross_entropy_backward(dx.data(), &gout, x.data(), lse.data(), &count, t.data(), N, C, -100, 0.f, 1); });
