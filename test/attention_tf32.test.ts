@@ -2,13 +2,13 @@
 // attention_forward_tf32_kernel) and its switches: at.backends.cuda.matmul.allowTf32 and the
 // per-call `precision` option. On the `emu` project the cuda device runs the kernel's own source
 // on the CPU emulator, whose wmma rounds tf32 operands as the tensor cores do.
-import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as at from '../lib';
 import { _scaledDotProductAttentionWithLse as sdpaWithLse } from '../lib/functional/attention';
 import { loadedFrom, native } from '../lib/native';
 import { loadFixtures } from './helpers/fixtures';
 import { closeness, devices, emulated, expectClose, expectCode, fromFixture } from './helpers/devices';
+import { type Case, emulatorOrderRuns, expectFinite, makeMask, rnd } from './helpers/attention';
 
 const F = at.F;
 
@@ -27,22 +27,6 @@ const TOL_TF32 = { atol: 5e-3, rtol: 5e-3 };
 // by the same ~1e-3 relative, Di = rowsum(dO out) by |dO| |out| 1e-3; gradients sum such terms over
 // up to 128 keys or queries. Measured worst: dq, dk 4.4e-3 (1 + |ref|), dv 2.2e-3. Allowed: 1e-2.
 const TOL_TF32_GRAD = { atol: 1e-2, rtol: 1e-2 };
-
-// Deterministic uniform numbers in [-amp, amp) (the LCG of test/attention.test.ts).
-function rnd(n: number, seed: number, amp = 1.5): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 32 * 2 - 1) * amp;
-  }
-  return a;
-}
-
-function expectFinite(t: at.Tensor, what: string): void {
-  const d = t.dataSync();
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw new Error(`${what}: element ${i} is ${d[i]}`);
-}
 
 const sameBits = (a: ArrayBufferView, b: ArrayBufferView) =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -101,55 +85,6 @@ describe.each(devices)('scaledDotProductAttention precision tf32 on %s (PyTorch 
 });
 
 // --- random shapes against the CPU reference kernel -------------------------------------------------
-
-type MaskKind = 'none' | 'keypad-bool' | 'keypad-float' | '2d-bool' | 'b1qk-float' | 'full-bool' | 'fully-masked-rows' |
-  'per-query-float';
-
-interface Case {
-  B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
-  causal: boolean; mask: MaskKind; scale?: number;
-}
-
-// The masks of test/attention.test.ts: as the op takes them and as the reference takes them.
-function makeMask(c: Case, seed: number): { shape: number[]; bool?: Uint8Array; float?: Float32Array;
-                                              additive: Float32Array; strides: number[] } | null {
-  const { B, H, Tq, Tk } = c;
-  const r = rnd(B * H * Tq * Tk, seed, 1);
-  const boolOf = (n: number, keep: (i: number) => boolean) => Uint8Array.from({ length: n }, (_, i) => (keep(i) ? 1 : 0));
-  const additiveOf = (b: Uint8Array) => Float32Array.from(b, (x) => (x ? 0 : -Infinity));
-  switch (c.mask) {
-    case 'none':
-      return null;
-    case 'keypad-bool': {
-      const b = boolOf(B * Tk, (i) => i % Tk < Tk - (i / Tk | 0) - 1 || i % Tk === 0);
-      return { shape: [B, 1, 1, Tk], bool: b, additive: additiveOf(b), strides: [Tk, 0, 0, 1] };
-    }
-    case 'keypad-float': {
-      const f = Float32Array.from({ length: B * Tk }, (_, i) => (r[i] < -0.6 && i % Tk ? -Infinity : r[i]));
-      return { shape: [B, 1, 1, Tk], float: f, additive: f, strides: [Tk, 0, 0, 1] };
-    }
-    case '2d-bool': {
-      const b = boolOf(Tq * Tk, (i) => r[i] > -0.5 || i % Tk === 0);
-      return { shape: [Tq, Tk], bool: b, additive: additiveOf(b), strides: [0, 0, Tk, 1] };
-    }
-    case 'b1qk-float': {
-      const f = Float32Array.from({ length: B * Tq * Tk }, (_, i) => r[i] * 2);
-      return { shape: [B, 1, Tq, Tk], float: f, additive: f, strides: [Tq * Tk, 0, Tk, 1] };
-    }
-    case 'full-bool': {
-      const b = boolOf(B * H * Tq * Tk, (i) => r[i] > -0.3);
-      return { shape: [B, H, Tq, Tk], bool: b, additive: additiveOf(b), strides: [H * Tq * Tk, Tq * Tk, Tk, 1] };
-    }
-    case 'per-query-float': {
-      const f = Float32Array.from({ length: B * Tq }, (_, i) => (r[i] < -0.7 ? -Infinity : r[i] * 3));
-      return { shape: [B, 1, Tq, 1], float: f, additive: f, strides: [Tq, 0, 1, 0] };
-    }
-    case 'fully-masked-rows': {
-      const b = boolOf(B * H * Tq * Tk, (i) => ((i / Tk | 0) % Tq) % 3 !== 1 && r[i] > -0.7);
-      return { shape: [B, H, Tq, Tk], bool: b, additive: additiveOf(b), strides: [H * Tq * Tk, Tq * Tk, Tk, 1] };
-    }
-  }
-}
 
 // The shape set of test/attention.test.ts (odd sizes, T = 1, Tq != Tk, every head bucket, causal,
 // masks, fully masked rows) plus exact 64-row tiles and a causal case whose warps skip key tiles.
@@ -316,42 +251,11 @@ describe.each(devices)('allowTf32 and precision select the kernel on %s', (devic
 
 // --- determinism under the emulator ---------------------------------------------------------------
 
-// Each child process runs the tf32 forward (and the float32 backward from its out and lse) on the
-// emulator with one thread/block order and prints hashes of the bits. A missing __syncthreads or
-// __syncwarp in the kernel shows as different bits under different orders.
-const CHILD = `
-const n = require(process.env.ATENTO_BINARY);
-n.setErrorClass(class extends Error { constructor(m, c) { super(m); this.code = c; } });
-function rnd(len, seed) { let s = seed >>> 0; const a = new Float32Array(len);
-  for (let i = 0; i < len; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2 ** 32 * 2 - 1; } return a; }
-const up = (a) => { const d = n.deviceAlloc(a.byteLength, 0); n.copyBuffer(d, a, a.byteLength); return d; };
-const down = (d, len) => { const a = new Float32Array(len); n.copyBuffer(a, d, len * 4);
-  return require('node:crypto').createHash('sha256').update(new Uint8Array(a.buffer)).digest('hex').slice(0, 16); };
-const parts = [];
-for (const [B, H, Tq, Tk, D, Dv, causal] of [[2, 2, 37, 45, 24, 24, true], [1, 2, 20, 33, 64, 40, false], [1, 1, 70, 70, 128, 128, true]]) {
-  const q = rnd(B * H * Tq * D, 1), k = rnd(B * H * Tk * D, 2), v = rnd(B * H * Tk * Dv, 3), g = rnd(B * H * Tq * Dv, 4);
-  const mask = rnd(B * Tq * Tk, 5).map((x) => (x < -0.6 ? -Infinity : x)), ms = [Tq * Tk, 0, Tk, 1];
-  const dq = up(q), dk = up(k), dv = up(v), dg = up(g), dm = up(mask);
-  const out = n.deviceAlloc(B * H * Tq * Dv * 4, 0), lse = n.deviceAlloc(B * H * Tq * 4, 0);
-  n.attentionForward(out, lse, dq, dk, dv, dm, ms, B, H, Tq, Tk, D, Dv, 0.4, causal, true);
-  const gq = n.deviceAlloc(q.byteLength, 0), gk = n.deviceAlloc(k.byteLength, 0), gv = n.deviceAlloc(v.byteLength, 0);
-  n.attentionBackward(gq, gk, gv, dg, dq, dk, dv, out, lse, dm, ms, B, H, Tq, Tk, D, Dv, 0.4, causal);
-  const name = [B, H, Tq, Tk, D, Dv].join('/') + ' ';
-  parts.push(name + 'out ' + down(out, B * H * Tq * Dv), name + 'lse ' + down(lse, B * H * Tq), name + 'dq ' + down(gq, q.length),
-             name + 'dk ' + down(gk, k.length), name + 'dv ' + down(gv, v.length));
-}
-process.stdout.write(JSON.stringify(parts));
-`;
-
+// The tf32 forward, and the float32 backward from its out and lse (see emulatorOrderRuns).
 describe.runIf(emulated)('attention tf32 kernel under the emulator', () => {
   it('gives bit-identical results with forward, reverse and shuffled thread orders', () => {
-    const runs = ['forward', 'reverse', 'shuffle:7'].map((order) => {
-      const r = spawnSync(process.execPath, ['-e', CHILD], {
-        env: { ...process.env, ATENTO_BINARY: loadedFrom, ATENTO_EMU_ORDER: order }, encoding: 'utf8', timeout: 120_000,
-      });
-      if (r.status !== 0) throw new Error(`child with ATENTO_EMU_ORDER=${order} failed: ${r.stderr}`);
-      return JSON.parse(r.stdout) as string[];
-    });
+    const runs = emulatorOrderRuns(loadedFrom, true,
+                                   [[2, 2, 37, 45, 24, 24, true], [1, 2, 20, 33, 64, 40, false], [1, 1, 70, 70, 128, 128, true]]);
     expect(runs[0].length).toBe(15);
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[2]).toEqual(runs[0]);
