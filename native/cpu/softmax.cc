@@ -35,7 +35,7 @@ constexpr int kRowGroup = 4;          // rows the forward interleaves (softmax_r
 // R consecutive rows of C contiguous values: 16-lane vectors (VecF) over the first C - C % 16
 // values, the same arithmetic on floats for the rest. A row's passes are a chain (max, then
 // exp-and-sum, then scale), and for short rows the core sat waiting on it; R rows side by side
-// are R independent chains (softmax 3072x64 forward: R = 4 ~1.4x faster than one row at a time).
+// are R independent chains (softmax 3072x64 forward, 2 threads: 88-95 -> ~74 us with R = 4).
 template <int R>
 inline void softmax_rows(float* out, const float* x, int64_t C, bool log) {
   const int64_t Cv = C - C % kLanes;
