@@ -55,11 +55,13 @@ describe.each(devices)('losses on %s', (device) => {
   // Cross-entropy against the CPU reference kernels (two passes in double) and, on cuda, against the
   // CPU kernels, forward and backward,
   // with ignored rows. C = 1, 7, 33, 1000: warp-per-row (cuda) with scalar tails; 64: float4;
-  // 2000 and 1500: block-per-row (cuda), scalar and float4.
-  for (const C of [1, 7, 33, 64, 1000, 1500, 2000]) {
+  // 2000 and 1500: block-per-row (cuda), scalar and float4. On the CPU, C <= 256 goes 16 rows per
+  // task in groups of 4 (N = 37: two full tasks, then a group of 4 and a single row), above one row
+  // per task.
+  for (const C of [1, 7, 33, 64, 256, 257, 1000, 1500, 2000]) {
     for (const [reduction, smoothing] of [['mean', 0], ['none', 0], ['sum', 0.1], ['mean', 0.2]] as const) {
-      it(`crossEntropy N=9 C=${C} ${reduction}${smoothing ? ` labelSmoothing ${smoothing}` : ''} matches the reference kernel`, () => {
-        const N = 9, red = { none: 0, mean: 1, sum: 2 }[reduction];
+      it(`crossEntropy N=37 C=${C} ${reduction}${smoothing ? ` labelSmoothing ${smoothing}` : ''} matches the reference kernel`, () => {
+        const N = 37, red = { none: 0, mean: 1, sum: 2 }[reduction];
         const xs = randn(N * C, C, 4);
         const ts = new Int32Array(N).map((_, i) => (i % 4 === 1 ? -100 : (i * 7919) % C));
         const gs = randn(red === 0 ? N : 1, C + 1);

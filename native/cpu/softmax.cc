@@ -243,6 +243,18 @@ void softmax_backward(float* dx, const float* dout, const float* out, int64_t ou
   }
 }
 
+void exp_vectorised(float* out, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) vstore(out + i, vexp(vload(x + i)));
+  for (; i < n; i++) out[i] = exp_simd(x[i]);
+}
+
+void log_vectorised(float* out, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) vstore(out + i, vlog(vload(x + i)));
+  for (; i < n; i++) out[i] = std::log(x[i]);
+}
+
 // --- references ---------------------------------------------------------------------------
 
 void softmax_forward_ref(float* out, const float* x, int64_t outer, int64_t C, int64_t inner, bool log) {

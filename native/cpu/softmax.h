@@ -26,4 +26,10 @@ void softmax_forward_ref(float* out, const float* x, int64_t outer, int64_t C, i
 void softmax_backward_ref(float* dx, const float* dout, const float* out, int64_t outer, int64_t C,
                           int64_t inner, bool log);
 
+// out[i] = exp(x[i]) (log: log(x[i])) by the vectorised functions the softmax, cross-entropy and
+// attention kernels use (vec.h: vexp / vlog on 16 values at a time, exp_simd / std::log for the
+// rest), for the tests of those functions.
+void exp_vectorised(float* out, const float* x, int64_t n);
+void log_vectorised(float* out, const float* x, int64_t n);
+
 }  // namespace atento::cpu

@@ -6,8 +6,12 @@
 // translation units. Kernels accumulate in VecF registers rather than with `#pragma omp simd
 // reduction`, whose per-lane arrays GCC 12 sets up on the stack (a memset per loop).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace atento::cpu {
 
@@ -112,7 +116,80 @@ static inline F exp_impl(const F& x) {
 }  // namespace detail
 
 static inline float exp_simd(float x) { return detail::exp_impl(x); }
+
+#if defined(__AVX512F__)
+// The same function in 14 instructions instead of ~21, with AVX-512's vscalefps: it multiplies by
+// 2^n (n a float) with the exponent's overflow and underflow handled in hardware, so the integer
+// arithmetic and the +inf blend go. The polynomial is the same, evaluated as 1 + r (1 + r P(r)).
+// Same results as exp_impl to within 1 ulp, same special cases: 0 below lo (the mask is "not
+// less than", true for NaN, so NaN stays NaN), +inf above hi (scalef overflows), NaN for NaN (min
+// returns its second operand when either is NaN). The FP ports are what softmax, cross-entropy
+// and attention wait on: exp of 196608 values from L2, 1 thread, 69 -> 49 us; softmax 3072x64
+// forward, 2 threads, 79-80 -> 68-70 us (bench/norm_cpu.cc's kernels, alternating builds).
+static inline VecF vexp(const VecF& xv) {
+  const __m512 x = (__m512)xv;
+  // (maskz forms with every lane set: the plain ones use _mm512_undefined_ps, which GCC 12 flags
+  // as maybe-uninitialized)
+  const __mmask16 all = 0xffff;
+  const __m512 v = _mm512_maskz_min_ps(all, _mm512_set1_ps(89.0f), x);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654475f), _CMP_NLT_UQ);
+  const __m512 n = _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), v);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return (VecF)_mm512_maskz_scalef_ps(keep, p, n);
+}
+#else
 static inline VecF vexp(const VecF& x) { return detail::exp_impl(x); }
+#endif
+
+// log: Cephes' logf. x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(x) = e ln2 + log(1 + f), f =
+// m - 1, by f - f^2/2 + f^3 P(f) (P of degree 8). With AVX-512, e and m come from vgetexpps /
+// vgetmantps, which also take care of denormal inputs and of negative or NaN x (NaN); log(+-0) =
+// -inf and log(+inf) = +inf are set by a mask. Within 1 ulp of logf. Elsewhere lane by lane
+// with std::log. The row kernels take one log per row, 16 rows at a time (a libm call per row
+// was a fifth of crossEntropy's forward at C = 65).
+#if defined(__AVX512F__)
+static inline VecF vlog(const VecF& xv) {
+  const __m512 x = (__m512)xv;
+  const __mmask16 all = 0xffff;  // maskz forms: see vexp
+  __m512 m = _mm512_maskz_getmant_ps(all, x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan);  // [1, 2)
+  __m512 e = _mm512_maskz_getexp_ps(all, x);                                          // floor(log2 x)
+  const __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));                 // [sqrt(1/2), sqrt(2))
+  e = _mm512_mask_add_ps(e, big, e, _mm512_set1_ps(1.0f));
+  const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f)), z = _mm512_mul_ps(f, f);
+  __m512 p = _mm512_fmadd_ps(f, _mm512_set1_ps(7.0376836292e-2f), _mm512_set1_ps(-1.1514610310e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.1676998740e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.2420140846e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.4249322787e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.6668057665e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.0000714765e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-2.4999993993e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(3.3333331174e-1f));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, f), z);                        // f^3 P(f)
+  y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), y);             // ln2 in two parts
+  y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
+  const __m512 r = _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(f, y));
+  // x = +-0 and +inf: e is -inf / +inf, and so is the log (above, inf - inf made NaN)
+  const __mmask16 ends = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ) |
+                        _mm512_cmp_ps_mask(x, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ);
+  return (VecF)_mm512_mask_mov_ps(r, ends, e);
+}
+#else
+static inline VecF vlog(const VecF& x) {
+  VecF y;
+  for (int l = 0; l < kLanes; l++) y[l] = std::log(x[l]);
+  return y;
+}
+#endif
 
 
 }  // namespace atento::cpu

@@ -65,4 +65,20 @@ ATENTO_EXPORT(softmaxBackwardRef) {
   return info.Env().Undefined();
 }
 
+// vecMathForTest(fn, out, x, n): the kernels' vectorised exp or log (fn 'exp' | 'log';
+// cpu::exp_vectorised / log_vectorised), cpu only, for tests.
+ATENTO_EXPORT(vecMathForTest) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Error("ERR_ARGUMENT", "vecMathForTest: fn must be a string");
+  const std::string fn = info[0].As<Napi::String>().Utf8Value();
+  check(fn == "exp" || fn == "log", "ERR_ARGUMENT", "vecMathForTest: fn must be 'exp' or 'log'");
+  Args a(info, "vecMathForTest");
+  const int64_t n = a.int64(3);
+  check(n >= 0, "ERR_SHAPE", "vecMathForTest: negative size");
+  float* out = a.f32(1, n);
+  const float* x = a.f32(2, n);
+  check(a.device() == Device::CPU, "ERR_DEVICE", "vecMathForTest: cpu only");
+  (fn == "exp" ? cpu::exp_vectorised : cpu::log_vectorised)(out, x, n);
+  return info.Env().Undefined();
+}
+
 }  // namespace atento
