@@ -193,7 +193,8 @@ inline void micro_rows(int nv, float* C, int64_t ldc, const float* A, int64_t ld
 //   NEnd    columns n < off + r + mr           (S = Q K^T, dP = dO V^T: keys past the last query)
 //   KEnd    k < off + r + mr                   (O += P V, dQ += dS K: k runs over keys)
 //   KBegin  k >= off + r                       (dV += P^T dO, dK += dS^T Q: k runs over queries)
-// Columns skipped under NEnd are left unwritten: the caller masks them. KEnd/KBegin need acc.
+// Columns skipped under NEnd are left unwritten: the caller masks them. Under KEnd/KBegin a block
+// of rows with no k in range is skipped when accumulating (acc) and set to zeros otherwise.
 enum class Tri { None, NEnd, KEnd, KBegin };
 
 template <bool TA>
@@ -508,19 +509,21 @@ void backward_pack(const Problem& p, BackwardScratch& w, const BackwardArgs& a, 
 // An accumulator for an output whose rows of `cols` floats are `ostride` apart, written as rows of
 // `width` floats (cols rounded up to a multiple of VL), `ld` apart. It is the output itself (ld =
 // ostride) when no padding is needed, else scratch (ld = width) copied out by finish().
+// `zero`: start from zeros; without it the first product into it must write every row (acc false).
 struct Acc {
   float* ptr;
   int64_t ld;
   float* out;  // where finish() copies to (nullptr: ptr is the output)
   int64_t cols, ostride;
-  Acc(float* out_, int64_t cols_, int64_t ostride_, int64_t width, AlignedVec& scratch, int64_t rows)
+  Acc(float* out_, int64_t cols_, int64_t ostride_, int64_t width, AlignedVec& scratch, int64_t rows, bool zero)
       : ptr(out_), ld(ostride_), out(nullptr), cols(cols_), ostride(ostride_) {
     if (width != cols_) {
       scratch.resize(rows * width);
       ptr = scratch.data();
       ld = width;
       out = out_;
-      std::fill(ptr, ptr + rows * ld, 0.0f);
+      if (zero) std::fill(ptr, ptr + rows * ld, 0.0f);
+    } else if (!zero) {
     } else if (ostride_ == cols_) {
       std::fill(ptr, ptr + rows * cols_, 0.0f);
     } else {  // rows of whole vectors (width == cols), stored inline: the empty asm keeps GCC from
@@ -539,10 +542,12 @@ struct Acc {
 };
 
 // One (query tile i0, key tile j0) block of head bh: adds its share of dK, dV (rows of the key
-// tile) and dQ (rows of the query tile) to the accumulators given (null: not wanted).
-// dS carries the scale, so dK = dS^T Q and dQ = dS K need none afterwards.
+// tile) and dQ (rows of the query tile) to the accumulators given (null: not wanted), or writes
+// it where set_kv / set_q says this block is the first. dS carries the scale, so dK = dS^T Q and
+// dQ = dS K need none afterwards.
 void backward_block(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh,
-                    int64_t i0, int64_t j0, const Acc* dK, const Acc* dV, float* dQ, int64_t ldq) {
+                    int64_t i0, int64_t j0, const Acc* dK, const Acc* dV, float* dQ, int64_t ldq,
+                    bool set_kv = false, bool set_q = false) {
   const int64_t Tq = p.Tq, Tk = p.Tk, D = p.D, Dv = p.Dv, DP = p.DP, DvP = p.DvP, TkP = p.TkP;
   const int64_t bq = std::min(kBQ, Tq - i0), bk = std::min(kBK, Tk - j0);
   float* S = w.S.data();
@@ -580,24 +585,32 @@ void backward_block(const Problem& p, BackwardScratch& w, const BackwardArgs& a,
       storeu(ds + c, vf{});
     }
   }
-  if (dV) tile_gemm<true>(dV->ptr, dV->ld, S, kBK, w.dOp + i0 * w.ldop, w.ldop, bk, DvP, bq, true, tri_kb, j0 - i0);
-  if (dK) tile_gemm<true>(dK->ptr, dK->ld, dP, kBK, w.Qp + i0 * w.ldqp, w.ldqp, bk, DP, bq, true, tri_kb, j0 - i0);
-  if (dQ) tile_gemm<false>(dQ, ldq, dP, kBK, w.Kp + j0 * w.ldkp, w.ldkp, bq, DP, bk, true, tri_ke, i0 - j0);
+  if (dV) tile_gemm<true>(dV->ptr, dV->ld, S, kBK, w.dOp + i0 * w.ldop, w.ldop, bk, DvP, bq, !set_kv, tri_kb, j0 - i0);
+  if (dK) tile_gemm<true>(dK->ptr, dK->ld, dP, kBK, w.Qp + i0 * w.ldqp, w.ldqp, bk, DP, bq, !set_kv, tri_kb, j0 - i0);
+  if (dQ) tile_gemm<false>(dQ, ldq, dP, kBK, w.Kp + j0 * w.ldkp, w.ldkp, bq, DP, bk, !set_q, tri_ke, i0 - j0);
 }
 
 // Query tiles whose rows can see key tile j0 (causal: those reaching down to j0).
 inline int64_t first_query_tile(const Problem& p, int64_t j0) { return p.causal ? j0 / kBQ : 0; }
 
+// Whether the first of the n blocks adding to a gradient writes it instead of adding to zeros (the
+// T=256 D=64 backward zero-filled 9 MB first). The first block writes every row: without causal
+// masking it covers them all, and with it the first one is a diagonal block, whose products write
+// zeros where no term is in range (Tri, acc false).
+inline bool first_block_sets(int64_t n) { return n > 0; }
+
 // dK, dV of key tile jt of head bh; with dQ given (the head's dQ accumulator, row stride ldq),
-// also the key tile's share of dQ.
+// also the key tile's share of dQ (set_q: this key tile's share is the first).
 void backward_key_tile(const Problem& p, BackwardScratch& w, const BackwardArgs& a, int64_t bh,
-                       int64_t jt, float* dQ, int64_t ldq) {
+                       int64_t jt, float* dQ, int64_t ldq, bool set_q = false) {
   const int64_t j0 = jt * kBK, bk = std::min(kBK, p.Tk - j0);
-  const Acc dK(a.dk + p.at(p.L.k, bh) + j0 * p.L.k.st, p.D, p.L.k.st, p.DP, w.dK, bk);
-  const Acc dV(a.dv + p.at(p.L.v, bh) + j0 * p.L.v.st, p.Dv, p.L.v.st, p.DvP, w.dV, bk);
-  const int64_t nqt = cdiv(p.Tq, kBQ);
-  for (int64_t it = first_query_tile(p, j0); it < nqt; it++)
-    backward_block(p, w, a, bh, it * kBQ, j0, &dK, &dV, dQ ? dQ + it * kBQ * ldq : nullptr, ldq);
+  const int64_t nqt = cdiv(p.Tq, kBQ), it0 = first_query_tile(p, j0);
+  const bool set = first_block_sets(nqt - it0);
+  const Acc dK(a.dk + p.at(p.L.k, bh) + j0 * p.L.k.st, p.D, p.L.k.st, p.DP, w.dK, bk, !set);
+  const Acc dV(a.dv + p.at(p.L.v, bh) + j0 * p.L.v.st, p.Dv, p.L.v.st, p.DvP, w.dV, bk, !set);
+  for (int64_t it = it0; it < nqt; it++)
+    backward_block(p, w, a, bh, it * kBQ, j0, &dK, &dV, dQ ? dQ + it * kBQ * ldq : nullptr, ldq, set && it == it0,
+                   set_q);
   dK.finish(bk);
   dV.finish(bk);
 }
@@ -654,8 +667,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       #pragma omp for schedule(static)
       for (int64_t bh = 0; bh < BH; bh++) {
         backward_pack(p, w, a, bh);
-        const Acc dQ(dq + p.at(p.L.q, bh), D, p.L.q.st, p.DP, w.dQ, Tq);
-        for (int64_t jt = 0; jt < nkt; jt++) backward_key_tile(p, w, a, bh, jt, dQ.ptr, dQ.ld);
+        const bool set = first_block_sets(nkt);
+        const Acc dQ(dq + p.at(p.L.q, bh), D, p.L.q.st, p.DP, w.dQ, Tq, !set);
+        for (int64_t jt = 0; jt < nkt; jt++) backward_key_tile(p, w, a, bh, jt, dQ.ptr, dQ.ld, set && jt == 0);
         dQ.finish(Tq);
       }
     }
@@ -675,9 +689,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     for (int64_t task = 0; task < BH * nqt; task++) {
       const int64_t bh = task / nqt, i0 = (task % nqt) * kBQ, bq = std::min(kBQ, Tq - i0);
       backward_pack(p, w, a, bh);
-      const Acc dQ(dq + p.at(p.L.q, bh) + i0 * p.L.q.st, D, p.L.q.st, p.DP, w.dQ, bq);
-      for (int64_t jt = 0; jt < p.key_tiles(i0, bq); jt++)
-        backward_block(p, w, a, bh, i0, jt * kBK, nullptr, nullptr, dQ.ptr, dQ.ld);
+      const int64_t nk = p.key_tiles(i0, bq);
+      const bool set = first_block_sets(nk);
+      const Acc dQ(dq + p.at(p.L.q, bh) + i0 * p.L.q.st, D, p.L.q.st, p.DP, w.dQ, bq, !set);
+      for (int64_t jt = 0; jt < nk; jt++)
+        backward_block(p, w, a, bh, i0, jt * kBK, nullptr, nullptr, dQ.ptr, dQ.ld, false, set && jt == 0);
       dQ.finish(bq);
     }
   }
