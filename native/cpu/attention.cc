@@ -523,11 +523,11 @@ struct Acc {
       ld = width;
       out = out_;
       if (zero) std::fill(ptr, ptr + rows * ld, 0.0f);
-    } else if (!zero) {
-    } else if (ostride_ == cols_) {
+    } else if (zero && ostride_ == cols_) {
       std::fill(ptr, ptr + rows * cols_, 0.0f);
-    } else {  // rows of whole vectors (width == cols), stored inline: the empty asm keeps GCC from
-              // making each row a memset call (9216 of them per backward at GPT's shapes: 10% of it)
+    } else if (zero) {  // rows of whole vectors (width == cols), stored inline: the empty asm keeps
+                        // GCC from making each row a memset call (9216 of them per backward at
+                        // GPT's shapes: 10% of it)
       for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols_; c += VL) {
           storeu(ptr + r * ld + c, vf{});

@@ -1,8 +1,9 @@
 // softmax.cc — softmax / log-softmax on the CPU (see softmax.h for shapes and formulas).
 //
-// x is (outer, C, inner). Last dim (inner == 1): one row of C per task, OpenMP over rows; per
-// row a max pass and an exp-and-sum pass (vexp on 16-lane vectors, tree reductions), then a scale
-// pass (softmax) or a subtract pass (log-softmax); the row stays in L1/L2 between passes. Other
+// x is (outer, C, inner). Last dim (inner == 1): one row of C per task (4 side by side when C <=
+// 128), OpenMP over rows; per row a max pass and an exp-and-sum pass (vexp on 16-lane vectors,
+// tree reductions), then a scale pass (softmax) or a subtract pass (log-softmax); the row stays in
+// L1/L2 between passes. Other
 // dims: tasks are (o, block of 64 inner columns); the same passes run over c with the 64 columns
 // as the SIMD direction (contiguous in memory; `#pragma omp simd` loops with exp_simd).
 //
@@ -30,7 +31,7 @@ namespace atento::cpu {
 namespace {
 
 constexpr int64_t kColumnBlock = 64;  // inner columns per task when inner > 1
-constexpr int kRowGroup = 4;          // rows the forward interleaves (softmax_rows)
+constexpr int kRowGroup = 4;          // short rows interleaved (softmax_rows, softmax_rows_backward)
 
 // Whether a tensor of n floats streams from beyond L2 (2 MiB per core here), where the forward
 // prefetches the next rows. Below, the prefetch loop only cost time (3072x64 forward, 2 threads,

@@ -1,4 +1,4 @@
-// vec.h — 16-lane float vectors (GCC/Clang vector extensions) and a vectorised exp, for the CPU
+// vec.h — 16-lane float vectors (GCC/Clang vector extensions) and a vectorised exp and log, for the CPU
 // kernel files only (softmax.cc, losses.cc, layernorm.cc, ...), which are compiled with -march.
 //
 // The bindings never include this: they are compiled without -march, and 64-byte vector types
