@@ -369,8 +369,8 @@ inline float scale_and_mask(float* s, int64_t width, int64_t valid, float scale,
 // max_visible gives the largest raw score of keys [0, valid), and keep_visible zeroes the lanes of
 // a vector past `valid`. scale_and_mask's pass stored the scaled row and the next one read it
 // back. With the faster exp and horizontal sums: B=8 H=6 T=256 D=64 full attention fwd + bwd,
-// 2 threads, 21.7-24.1 -> 20.3-23.0 ms (3 alternations of the two builds; the tile GEMMs are
-// ~65% of the time and unchanged).
+// 2 threads, 21.7-24.1 -> 20.3-23.0 ms (a throwaway A/B of the two builds, 3 alternations;
+// `npm run bench -- ops attention` times the current one). The tile GEMMs are ~65% of the time.
 inline float max_visible(const float* s, int64_t valid) {
   vf mx = splat(kNegInf);
   for (int64_t c = 0; c < valid; c += VL) {

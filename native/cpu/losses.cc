@@ -125,7 +125,7 @@ inline void rows_max_sum(const float* x, int64_t C, float* m, float* s, float* s
 // Statistics of kLanes short rows (fewer at the end: `rows`): m, log_s = log(sum exp(x - m)) and
 // sum_x, in groups of kRowGroup rows, and the logs as one vector (vlog: a libm call per row was a
 // fifth of the forward). crossEntropy 768x65 forward, 2 threads: 32-38 -> 20-27 us (alternating
-// builds, with the faster vexp).
+// builds in a throwaway A/B, with the faster vexp; `bash bench/norm-cpu.sh` times the current kernel).
 template <bool want_sum>
 inline void short_rows_stats(const float* x, int64_t C, int64_t rows, float* m, float* log_s, float* sum_x) {
   alignas(64) float s[kLanes];

@@ -125,7 +125,8 @@ static inline float exp_simd(float x) { return detail::exp_impl(x); }
 // less than", true for NaN, so NaN stays NaN), +inf above hi (scalef overflows), NaN for NaN (min
 // returns its second operand when either is NaN). The FP ports are what softmax, cross-entropy
 // and attention wait on: exp of 196608 values from L2, 1 thread, 69 -> 49 us; softmax 3072x64
-// forward, 2 threads, 79-80 -> 68-70 us (bench/norm_cpu.cc's kernels, alternating builds).
+// forward, 2 threads, 79-80 -> 68-70 us (a throwaway harness alternating the two builds; `bash
+// bench/norm-cpu.sh` times the current kernels).
 static inline VecF vexp(const VecF& xv) {
   const __m512 x = (__m512)xv;
   // (maskz forms with every lane set: the plain ones use _mm512_undefined_ps, which GCC 12 flags
