@@ -95,6 +95,10 @@ const CASES: Case[] = [
   { B: 1, H: 1, Tq: 19, Tk: 5, D: 37, Dv: 70, causal: true, mask: 'full-bool' },
   { B: 3, H: 2, Tq: 5, Tk: 19, D: 16, Dv: 7, causal: false, mask: 'none', scale: 1.7 },
   { B: 2, H: 2, Tq: 21, Tk: 70, D: 32, Dv: 32, causal: true, mask: 'per-query-float' },
+  // more than one key tile of the cpu forward (256 keys): the online softmax's rescaling
+  { B: 1, H: 2, Tq: 40, Tk: 300, D: 32, Dv: 16, causal: false, mask: 'keypad-float' },
+  { B: 1, H: 1, Tq: 300, Tk: 300, D: 24, Dv: 24, causal: true, mask: 'none' },
+  { B: 1, H: 2, Tq: 20, Tk: 530, D: 16, Dv: 16, causal: false, mask: 'none', scale: 2.5 },
 ];
 
 describe.each(devices)('scaledDotProductAttention on %s vs the CPU reference', (device) => {
