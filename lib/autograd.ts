@@ -102,7 +102,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
   check(root.requiresGrad, 'ERR_ARGUMENT', 'backward(): the tensor does not require grad');
   const callersGrad = !!grad;
   if (!grad) {
-    check(root.numel === 1, 'ERR_SHAPE', `backward(): a non-scalar [${root.shape}] needs an explicit grad`);
+    check(root.numel === 1, 'ERR_SHAPE', () => `backward(): a non-scalar [${root.shape}] needs an explicit grad`);
     grad = ones(root.shape, { device: root.device }); // a scalar: cheap to leave to the GC
   } else {
     check(grad.shape.join() === root.shape.join(), 'ERR_SHAPE', 'backward(): grad shape must match');
@@ -148,7 +148,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
     pending.delete(node);
     if (!gouts || gouts.every((g) => g === null)) continue;
     check(node.backwardFn, 'ERR_ARGUMENT',
-          `backward(): the graph through '${node.name}' was already freed; pass { retainGraph: true } to the first backward`);
+          () => `backward(): the graph through '${node.name}' was already freed; pass { retainGraph: true } to the first backward`);
     const gins = noGrad(() => node.backwardFn!(gouts));
     const used = new Set<Tensor>(gouts.filter((g): g is Tensor => g !== null));
     const leaves: [Tensor, Tensor][] = [];
@@ -161,7 +161,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: { retainGraph?: bool
       used.add(g);
       if (!input || !input.requiresGrad) return g.dispose();
       check(g.shape.join() === input.shape.join(), 'ERR_INTERNAL',
-            `backward of '${node.name}': gradient shape [${g.shape}] != input shape [${input.shape}]`);
+            () => `backward of '${node.name}': gradient shape [${g.shape}] != input shape [${input.shape}]`);
       if (input.gradFn) {
         const slots = pending.get(input.gradFn.node) ?? input.gradFn.node.outputShapes.map(() => null);
         const prev = slots[input.gradFn.index];

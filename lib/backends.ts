@@ -23,7 +23,8 @@ const matmul: CudaMatmulBackend = Object.seal({
     return allowTf32;
   },
   set allowTf32(on: boolean) {
-    check(typeof on === 'boolean', 'ERR_ARGUMENT', `backends.cuda.matmul.allowTf32 must be a boolean, got ${String(on)}`);
+    check(typeof on === 'boolean', 'ERR_ARGUMENT',
+          () => `backends.cuda.matmul.allowTf32 must be a boolean, got ${String(on)}`);
     callNative(() => native.setTf32(on));
     allowTf32 = on;
   },

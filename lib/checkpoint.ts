@@ -98,15 +98,15 @@ function flatten(obj: unknown): Flat {
   const seen = new Set<unknown>();
   const walk = (v: unknown, name: string): Node => {
     if (v instanceof Tensor) {
-      check(!names.has(name), 'ERR_ARGUMENT', `save: two tensors would both be stored as '${name}'`);
+      check(!names.has(name), 'ERR_ARGUMENT', () => `save: two tensors would both be stored as '${name}'`);
       names.add(name);
       tensors.push([name, v]);
       return { $t: name };
     }
     if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
     if (typeof v === 'number') return Number.isFinite(v) ? v : { $n: String(v) };
-    check(typeof v === 'object', 'ERR_ARGUMENT', `save: '${name}' is a ${typeof v}, which cannot be saved`);
-    check(!seen.has(v), 'ERR_ARGUMENT', `save: '${name}' refers back to an enclosing object`);
+    check(typeof v === 'object', 'ERR_ARGUMENT', () => `save: '${name}' is a ${typeof v}, which cannot be saved`);
+    check(!seen.has(v), 'ERR_ARGUMENT', () => `save: '${name}' refers back to an enclosing object`);
     seen.add(v);
     const child = (k: string) => (name ? `${name}.${k}` : k);
     let out: Node;
@@ -114,7 +114,7 @@ function flatten(obj: unknown): Flat {
     else if (v instanceof Map || isPlainObject(v)) {
       const o: Record<string, Node> = {};
       for (const [k, x] of v instanceof Map ? v.entries() : Object.entries(v)) {
-        check(typeof k === 'string', 'ERR_ARGUMENT', `save: map keys must be strings (in '${name}')`);
+        check(typeof k === 'string', 'ERR_ARGUMENT', () => `save: map keys must be strings (in '${name}')`);
         if (x !== undefined) o[k] = walk(x, child(k));
       }
       out = { $o: o };
@@ -157,8 +157,8 @@ function prepare(obj: unknown, opts: SaveOptions): Prepared {
   const { tensors, structure } = flatten(obj);
   const metadata: Record<string, string> = { format: 'pt' };
   for (const [k, v] of Object.entries(opts.metadata ?? {})) {
-    check(typeof v === 'string', 'ERR_ARGUMENT', `save: metadata '${k}' must be a string`);
-    check(k !== STRUCTURE_KEY, 'ERR_ARGUMENT', `save: metadata key '${STRUCTURE_KEY}' is reserved`);
+    check(typeof v === 'string', 'ERR_ARGUMENT', () => `save: metadata '${k}' must be a string`);
+    check(k !== STRUCTURE_KEY, 'ERR_ARGUMENT', () => `save: metadata key '${STRUCTURE_KEY}' is reserved`);
     metadata[k] = v;
   }
   if (structure !== null) metadata[STRUCTURE_KEY] = JSON.stringify(structure);

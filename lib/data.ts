@@ -21,7 +21,7 @@ export class CharTokenizer {
     const out = new Int32Array(chars.length);
     chars.forEach((c, i) => {
       const id = this.index.get(c);
-      check(id !== undefined, 'ERR_INDEX', `CharTokenizer: character ${JSON.stringify(c)} is not in the vocabulary`);
+      check(id !== undefined, 'ERR_INDEX', () => `CharTokenizer: character ${JSON.stringify(c)} is not in the vocabulary`);
       out[i] = id;
     });
     return out;
@@ -29,7 +29,7 @@ export class CharTokenizer {
   decode(ids: ArrayLike<number>): string {
     let s = '';
     for (let i = 0; i < ids.length; i++) {
-      check(ids[i] >= 0 && ids[i] < this.chars.length, 'ERR_INDEX', `CharTokenizer: id ${ids[i]} out of range`);
+      check(ids[i] >= 0 && ids[i] < this.chars.length, 'ERR_INDEX', () => `CharTokenizer: id ${ids[i]} out of range`);
       s += this.chars[ids[i]];
     }
     return s;
@@ -48,7 +48,8 @@ export function mobyDick(): string {
 /** Random windows of a token stream: x = ids[i : i+T], y = ids[i+1 : i+T+1], B of them. */
 export function getBatch(ids: Int32Array, batchSize: number, blockSize: number, gen: Generator,
                          device?: DeviceName): { x: Tensor; y: Tensor } {
-  check(ids.length > blockSize + 1, 'ERR_ARGUMENT', `getBatch: the data (${ids.length} tokens) is shorter than blockSize+1`);
+  check(ids.length > blockSize + 1, 'ERR_ARGUMENT',
+        () => `getBatch: the data (${ids.length} tokens) is shorter than blockSize+1`);
   const x = new Int32Array(batchSize * blockSize), y = new Int32Array(batchSize * blockSize);
   for (let b = 0; b < batchSize; b++) {
     const start = Math.floor(gen.next() * (ids.length - blockSize - 1));

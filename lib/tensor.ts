@@ -35,14 +35,15 @@ export function numel(shape: Shape): number {
 }
 
 export function checkShape(shape: Shape, what = 'shape'): number[] {
-  check(Array.isArray(shape), 'ERR_SHAPE', `${what} must be an array of sizes`);
+  check(Array.isArray(shape), 'ERR_SHAPE', () => `${what} must be an array of sizes`);
   for (const s of shape)
-    check(Number.isInteger(s) && s >= 0, 'ERR_SHAPE', `${what} [${shape.join(', ')}] must hold non-negative integers`);
+    check(Number.isInteger(s) && s >= 0, 'ERR_SHAPE',
+          () => `${what} [${shape.join(', ')}] must hold non-negative integers`);
   return [...shape];
 }
 
 function checkDtype(d: unknown): Dtype {
-  check(typeof d === 'string' && d in DTYPES, 'ERR_DTYPE', `unknown dtype ${String(d)} (float32, int32, bool)`);
+  check(typeof d === 'string' && d in DTYPES, 'ERR_DTYPE', () => `unknown dtype ${String(d)} (float32, int32, bool)`);
   return d as Dtype;
 }
 
@@ -72,7 +73,7 @@ export function setDefaultDevice(d: DeviceName): void {
 }
 
 export function checkDevice(d: unknown): DeviceName {
-  check(d === 'cpu' || d === 'cuda', 'ERR_DEVICE', `unknown device ${String(d)} (cpu, cuda)`);
+  check(d === 'cpu' || d === 'cuda', 'ERR_DEVICE', () => `unknown device ${String(d)} (cpu, cuda)`);
   if (d === 'cuda' && !cudaAvailable()) {
     const c = native.buildInfo().cuda;
     throw new AtentoError(`device 'cuda' is not available: ${c.error ?? 'no CUDA device'}`, 'ERR_DEVICE');
@@ -290,7 +291,7 @@ export class Tensor {
 
   /** @internal A tensor sharing this one's storage with another shape (same numel). */
   _alias(shape: Shape): Tensor {
-    check(numel(shape) === this.numel, 'ERR_SHAPE', `cannot view [${this.shape}] as [${shape}]`);
+    check(numel(shape) === this.numel, 'ERR_SHAPE', () => `cannot view [${this.shape}] as [${shape}]`);
     const s = this.storage;
     if (!s?.buf) throw new AtentoError('tensor was disposed', 'ERR_DISPOSED');
     s.refs++;
@@ -353,7 +354,7 @@ export class Tensor {
   }
   /** The single value of a one-element tensor. */
   item(): number {
-    check(this.numel === 1, 'ERR_SHAPE', `item() needs one element, the tensor has ${this.numel}`);
+    check(this.numel === 1, 'ERR_SHAPE', () => `item() needs one element, the tensor has ${this.numel}`);
     return this.dataSync()[0];
   }
 
@@ -377,7 +378,7 @@ export class Tensor {
 
 export function normDim(dim: number, ndim: number): number {
   check(Number.isInteger(dim) && dim >= -ndim && dim < Math.max(ndim, 1), 'ERR_ARGUMENT',
-        `dim ${dim} is out of range for a ${ndim}-d tensor`);
+        () => `dim ${dim} is out of range for a ${ndim}-d tensor`);
   return dim < 0 ? dim + ndim : dim;
 }
 
@@ -399,7 +400,7 @@ export function fromTypedArray(arr: CpuArray, shape?: Shape, opts: { requiresGra
     arr instanceof Uint8Array ? 'bool' : (undefined as never);
   check(dtype, 'ERR_DTYPE', 'fromTypedArray takes a Float32Array, Int32Array or Uint8Array');
   const s = checkShape(shape ?? [arr.length]);
-  check(numel(s) === arr.length, 'ERR_SHAPE', `shape [${s}] needs ${numel(s)} elements, the array has ${arr.length}`);
+  check(numel(s) === arr.length, 'ERR_SHAPE', () => `shape [${s}] needs ${numel(s)} elements, the array has ${arr.length}`);
   const t = new Tensor(s, dtype, 'cpu', new Storage(arr, arr.byteLength));
   t.requiresGrad = !!opts.requiresGrad;
   return t;
@@ -444,7 +445,8 @@ export function tensor(data: unknown, shapeOrOpts?: Shape | TensorOptions, maybe
     throw new AtentoError('tensor(data): data must be a number, an array or a typed array', 'ERR_ARGUMENT');
   }
   const shape = checkShape(shapeGiven ?? inferred);
-  check(numel(shape) === flat.length, 'ERR_SHAPE', `shape [${shape}] needs ${numel(shape)} values, got ${flat.length}`);
+  check(numel(shape) === flat.length, 'ERR_SHAPE',
+        () => `shape [${shape}] needs ${numel(shape)} values, got ${flat.length}`);
   const dtype = checkDtype(opts.dtype ?? defaultDtype);
   const device = opts.device ? checkDevice(opts.device) : getDefaultDevice();
   const host = fromTypedArray(toTyped(flat, dtype), shape);
@@ -462,7 +464,7 @@ function toTyped(flat: ArrayLike<number | boolean>, dtype: Dtype): CpuArray {
   const out: CpuArray = newHostArray(flat.length, dtype);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i] as number;
-    if (dtype === 'int32') check(Number.isInteger(+v), 'ERR_DTYPE', `int32 tensor: ${v} is not an integer`);
+    if (dtype === 'int32') check(Number.isInteger(+v), 'ERR_DTYPE', () => `int32 tensor: ${v} is not an integer`);
     out[i] = dtype === 'bool' ? (v ? 1 : 0) : +v;
   }
   return out;
@@ -474,7 +476,7 @@ export function full(shape: Shape, value: number, opts: TensorOptions = {}): Ten
   const dtype = checkDtype(opts.dtype ?? 'float32');
   const device = opts.device ? checkDevice(opts.device) : getDefaultDevice();
   if (device === 'cpu') { // straight into a (recycled) buffer: backward() makes one per call
-    check(dtype !== 'int32' || Number.isInteger(+value), 'ERR_DTYPE', `int32 tensor: ${value} is not an integer`);
+    check(dtype !== 'int32' || Number.isInteger(+value), 'ERR_DTYPE', () => `int32 tensor: ${value} is not an integer`);
     const t = empty(s, { dtype, device });
     (t.buf as CpuArray).fill(dtype === 'bool' ? (value ? 1 : 0) : +value);
     t.requiresGrad = !!opts.requiresGrad;

@@ -85,7 +85,7 @@ export async function trainLanguageModel(model: LanguageModel, train: Int32Array
       opt.step();
       return l.item();
     });
-    check(Number.isFinite(loss), 'ERR_NAN', `train: the loss became ${loss} at step ${step}`);
+    check(Number.isFinite(loss), 'ERR_NAN', () => `train: the loss became ${loss} at step ${step}`);
     const ms = performance.now() - t0;
     totalMs += ms;
     const last = step === o.steps - 1;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace atento {
 
@@ -36,9 +37,16 @@ class Error : public std::runtime_error {
   const char* code_;  // always a string literal
 };
 
-// check(cond, "ERR_SHAPE", "layerNorm: ...") throws when cond is false.
-inline void check(bool cond, const char* code, const std::string& message) {
+// check(cond, "ERR_SHAPE", "layerNorm: ...") throws when cond is false. A message that has to be
+// built is passed as a function, check(cond, code, [&] { return "..." + std::to_string(n); }), and
+// made only when it throws: the ops check their arguments on every call, and building the
+// messages (a std::string per check, allocated past 15 characters) was most of a small op's call.
+inline void check(bool cond, const char* code, const char* message) {
   if (!cond) throw Error(code, message);
+}
+template <class MakeMessage, class = std::enable_if_t<std::is_invocable_r_v<std::string, MakeMessage>>>
+inline void check(bool cond, const char* code, MakeMessage&& message) {
+  if (!cond) throw Error(code, message());
 }
 
 }  // namespace atento

@@ -373,6 +373,15 @@ describe.each(devices)('optimizer API on %s', (device) => {
     expectCode(() => optim.clipGradNorm([a], 1, 'inf', { errorIfNonfinite: true }), 'ERR_NAN');
     expect(Number.isNaN(optim.clipGradNorm([a], 1, 'inf'))).toBe(true); // PyTorch scales by NaN too
     expect(Number.isNaN(a.grad!.dataSync()[1])).toBe(true);
+    // a NaN far into a large grad (the cpu norm reduces it in pieces of 16384 and combines them)
+    const big = at.zeros([40000], { device, requiresGrad: true });
+    const gBig = new Float32Array(40000).fill(0.5);
+    gBig[35000] = NaN;
+    big.grad = at.tensor(gBig, [40000], { device });
+    expect(Number.isNaN(optim.clipGradNorm([big], 1, 'inf'))).toBe(true);
+    gBig[35000] = -3;
+    big.grad = at.tensor(gBig, [40000], { device });
+    expect(optim.clipGradNorm([big], 1e9, 'inf')).toBe(3);
     expectCode(() => optim.clipGradNorm([a], 1, 0), 'ERR_ARGUMENT');
     expectCode(() => optim.clipGradNorm([a], 1, -2), 'ERR_ARGUMENT');
   });

@@ -15,7 +15,7 @@ export function relu(x: Tensor): Tensor {
 export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
   const approximate = opts.approximate ?? 'none';
   check(approximate === 'none' || approximate === 'tanh', 'ERR_ARGUMENT',
-        `gelu: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
+        () => `gelu: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
   return approximate === 'tanh' ? unaryOp('gelu', x, 'geluTanh') : unaryOp('gelu', x, 'gelu');
 }
 

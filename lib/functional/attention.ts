@@ -50,49 +50,49 @@ interface Plan {
 }
 
 function plan(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOptions): Plan {
-  check(opts !== null && typeof opts === 'object', 'ERR_ARGUMENT', `${OP}: options must be an object`);
+  check(opts !== null && typeof opts === 'object', 'ERR_ARGUMENT', () => `${OP}: options must be an object`);
   const { attnMask = null, isCausal = false, scale = null, dropoutP = 0 } = opts;
   const precision = opts.precision ?? (backends.cuda.matmul.allowTf32 ? 'tf32' : 'float32');
   for (const [t, name] of [[q, 'query'], [k, 'key'], [v, 'value']] as const)
-    check(t instanceof Tensor, 'ERR_ARGUMENT', `${OP}: ${name} must be a Tensor`);
-  check(attnMask === null || attnMask instanceof Tensor, 'ERR_ARGUMENT', `${OP}: attnMask must be a Tensor or null`);
+    check(t instanceof Tensor, 'ERR_ARGUMENT', () => `${OP}: ${name} must be a Tensor`);
+  check(attnMask === null || attnMask instanceof Tensor, 'ERR_ARGUMENT', () => `${OP}: attnMask must be a Tensor or null`);
   sameDevice(OP, q, k, v, attnMask);
   needDtype(OP, q, 'float32', 'query');
   needDtype(OP, k, 'float32', 'key');
   needDtype(OP, v, 'float32', 'value');
-  check(typeof isCausal === 'boolean', 'ERR_ARGUMENT', `${OP}: isCausal must be a boolean`);
+  check(typeof isCausal === 'boolean', 'ERR_ARGUMENT', () => `${OP}: isCausal must be a boolean`);
   check(scale === null || (typeof scale === 'number' && Number.isFinite(scale)), 'ERR_ARGUMENT',
-        `${OP}: scale must be a finite number (or null for 1/sqrt(D)), got ${String(scale)}`);
+        () => `${OP}: scale must be a finite number (or null for 1/sqrt(D)), got ${String(scale)}`);
   check(typeof dropoutP === 'number' && dropoutP >= 0 && dropoutP <= 1, 'ERR_ARGUMENT',
-        `${OP}: dropoutP must be a number in [0, 1], got ${String(dropoutP)}`);
+        () => `${OP}: dropoutP must be a number in [0, 1], got ${String(dropoutP)}`);
   check(precision === 'tf32' || precision === 'float32', 'ERR_ARGUMENT',
-        `${OP}: precision must be 'tf32' or 'float32', got ${String(precision)}`);
+        () => `${OP}: precision must be 'tf32' or 'float32', got ${String(precision)}`);
   if (dropoutP > 0)
     throw new AtentoError(`${OP}: dropoutP > 0 is not implemented; apply F.dropout to the output instead, or use 0`,
                           'ERR_NOT_IMPLEMENTED');
 
   for (const [t, name, dims] of [[q, 'query', 'B, H, Tq, D'], [k, 'key', 'B, H, Tk, D'], [v, 'value', 'B, H, Tk, Dv']] as const)
-    check(t.ndim === 4, 'ERR_SHAPE', `${OP}: ${name} must be 4-D [${dims}], got [${t.shape}]`);
+    check(t.ndim === 4, 'ERR_SHAPE', () => `${OP}: ${name} must be 4-D [${dims}], got [${t.shape}]`);
   const [B, H, Tq, D] = q.shape;
   const [Tk, Dv] = [k.shape[2], v.shape[3]];
   check(k.shape[0] === B && k.shape[1] === H && k.shape[3] === D, 'ERR_SHAPE',
-        `${OP}: key [${k.shape}] must be [B, H, Tk, D] with B, H, D of query [${q.shape}]`);
+        () => `${OP}: key [${k.shape}] must be [B, H, Tk, D] with B, H, D of query [${q.shape}]`);
   check(v.shape[0] === B && v.shape[1] === H && v.shape[2] === Tk, 'ERR_SHAPE',
-        `${OP}: value [${v.shape}] must be [B, H, Tk, Dv] with B, H, Tk of key [${k.shape}]`);
-  check(D > 0, 'ERR_SHAPE', `${OP}: the head size D must be positive, got query [${q.shape}]`);
+        () => `${OP}: value [${v.shape}] must be [B, H, Tk, Dv] with B, H, Tk of key [${k.shape}]`);
+  check(D > 0, 'ERR_SHAPE', () => `${OP}: the head size D must be positive, got query [${q.shape}]`);
 
   let mask: Tensor | null = null, maskOwned = false;
   const maskStrides = [0, 0, 0, 0];
   if (attnMask) {
     check(attnMask.dtype === 'bool' || attnMask.dtype === 'float32', 'ERR_DTYPE',
-          `${OP}: attnMask must be bool or float32, got ${attnMask.dtype}`);
+          () => `${OP}: attnMask must be bool or float32, got ${attnMask.dtype}`);
     const target = [B, H, Tq, Tk];
-    check(attnMask.ndim <= 4, 'ERR_SHAPE', `${OP}: attnMask [${attnMask.shape}] has more than 4 dims`);
+    check(attnMask.ndim <= 4, 'ERR_SHAPE', () => `${OP}: attnMask [${attnMask.shape}] has more than 4 dims`);
     const shape = [...Array(4 - attnMask.ndim).fill(1), ...attnMask.shape];
     let stride = 1;
     for (let d = 3; d >= 0; d--) {
       check(shape[d] === target[d] || shape[d] === 1, 'ERR_SHAPE',
-            `${OP}: attnMask [${attnMask.shape}] does not broadcast to [B, H, Tq, Tk] = [${target}]`);
+            () => `${OP}: attnMask [${attnMask.shape}] does not broadcast to [B, H, Tq, Tk] = [${target}]`);
       maskStrides[d] = shape[d] === 1 ? 0 : stride;
       stride *= shape[d];
     }
@@ -159,17 +159,18 @@ export interface PackedAttentionOptions {
 export function scaledDotProductAttentionPacked(qkv: Tensor, numHeads: number,
                                                 opts: PackedAttentionOptions = {}): Tensor {
   const op = 'scaledDotProductAttentionPacked';
-  check(qkv instanceof Tensor, 'ERR_ARGUMENT', `${op}: qkv must be a Tensor`);
-  check(opts !== null && typeof opts === 'object', 'ERR_ARGUMENT', `${op}: options must be an object`);
+  check(qkv instanceof Tensor, 'ERR_ARGUMENT', () => `${op}: qkv must be a Tensor`);
+  check(opts !== null && typeof opts === 'object', 'ERR_ARGUMENT', () => `${op}: options must be an object`);
   const { isCausal = false, scale = null } = opts;
   sameDevice(op, qkv);
   needDtype(op, qkv, 'float32', 'qkv');
-  check(Number.isInteger(numHeads) && numHeads > 0, 'ERR_ARGUMENT', `${op}: numHeads must be a positive integer, got ${numHeads}`);
+  check(Number.isInteger(numHeads) && numHeads > 0, 'ERR_ARGUMENT',
+        () => `${op}: numHeads must be a positive integer, got ${numHeads}`);
   check(qkv.ndim === 3 && qkv.shape[2] % (3 * numHeads) === 0 && qkv.shape[2] > 0, 'ERR_SHAPE',
-        `${op}: qkv must be [B, T, 3C] with C a positive multiple of numHeads ${numHeads}, got [${qkv.shape}]`);
-  check(typeof isCausal === 'boolean', 'ERR_ARGUMENT', `${op}: isCausal must be a boolean`);
+        () => `${op}: qkv must be [B, T, 3C] with C a positive multiple of numHeads ${numHeads}, got [${qkv.shape}]`);
+  check(typeof isCausal === 'boolean', 'ERR_ARGUMENT', () => `${op}: isCausal must be a boolean`);
   check(scale === null || (typeof scale === 'number' && Number.isFinite(scale)), 'ERR_ARGUMENT',
-        `${op}: scale must be a finite number (or null for 1/sqrt(D)), got ${String(scale)}`);
+        () => `${op}: scale must be a finite number (or null for 1/sqrt(D)), got ${String(scale)}`);
   const [B, T, C3] = qkv.shape, C = C3 / 3, H = numHeads, D = C / H;
   if (qkv.device !== 'cpu') {
     const [q, k, v] = split(qkv, C, 2).map((t) => transpose(t.reshape([B, T, H, D]), 1, 2));

@@ -23,14 +23,15 @@ export interface DropoutOptions {
 export function dropout(x: Tensor, p = 0.5, training = true, opts: DropoutOptions = {}): Tensor {
   sameDevice('dropout', x);
   needDtype('dropout', x, 'float32');
-  check(typeof p === 'number' && p >= 0 && p <= 1, 'ERR_ARGUMENT', `dropout: p must be in [0, 1], got ${p}`);
+  check(typeof p === 'number' && p >= 0 && p <= 1, 'ERR_ARGUMENT', () => `dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) {
     const out = zeros(x.shape, { device: x.device });
     return record('dropout', out, [x], () => [zeros(x.shape, { device: x.device })]);
   }
   const seed = opts.seed ?? (opts.generator ?? defaultGenerator()).int();
-  check(Number.isSafeInteger(seed) && seed >= 0, 'ERR_ARGUMENT', `dropout: seed must be a non-negative integer, got ${seed}`);
+  check(Number.isSafeInteger(seed) && seed >= 0, 'ERR_ARGUMENT',
+        () => `dropout: seed must be a non-negative integer, got ${seed}`);
   const threshold = Math.round(p * 2 ** 24), scale = 1 / (1 - p);
   const out = empty(x.shape, { device: x.device });
   callNative(() => native.dropout(out.buf, x.buf, x.numel, seed, threshold, scale));

@@ -135,7 +135,7 @@ function binaryOp(name: BinaryName, a: Tensor, b: Tensor): Tensor {
 }
 
 function scalarOperand(op: string, v: unknown): number {
-  check(typeof v === 'number', 'ERR_ARGUMENT', `${op}: operands must be tensors or numbers`);
+  check(typeof v === 'number', 'ERR_ARGUMENT', () => `${op}: operands must be tensors or numbers`);
   return v as number;
 }
 
@@ -243,7 +243,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   check(x instanceof Tensor && mask instanceof Tensor, 'ERR_ARGUMENT', 'maskedFill: x and mask must be tensors');
   const shape = broadcastShapes(x.shape, mask.shape);
   check(shape.length === x.ndim && shape.every((d, i) => d === x.shape[i]), 'ERR_SHAPE',
-        `maskedFill: mask [${mask.shape}] does not broadcast to x [${x.shape}]`);
+        () => `maskedFill: mask [${mask.shape}] does not broadcast to x [${x.shape}]`);
   return where(mask, value, x);
 }
 
@@ -256,7 +256,7 @@ const COMPARE = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
 // float32; the result is bool and carries no gradient.
 function compareOp(name: keyof typeof COMPARE, a: Tensor | number, b: Tensor | number): Tensor {
   const ts = [a, b].filter((v): v is Tensor => v instanceof Tensor);
-  check(ts.length > 0, 'ERR_ARGUMENT', `${name}: at least one operand must be a tensor`);
+  check(ts.length > 0, 'ERR_ARGUMENT', () => `${name}: at least one operand must be a tensor`);
   for (const v of [a, b]) if (!(v instanceof Tensor)) scalarOperand(name, v);
   sameDevice(name, ...ts);
   const device = ts[0].device;
@@ -304,7 +304,7 @@ export function logicalNot(x: Tensor): Tensor {
 
 /** A copy of x converted to `dtype` (x itself when it already has it); float -> int truncates. */
 export function toDtype(x: Tensor, dtype: Dtype): Tensor {
-  check(dtype === 'float32' || dtype === 'int32' || dtype === 'bool', 'ERR_DTYPE', `toDtype: unknown dtype ${dtype}`);
+  check(dtype === 'float32' || dtype === 'int32' || dtype === 'bool', 'ERR_DTYPE', () => `toDtype: unknown dtype ${dtype}`);
   sameDevice('toDtype', x);
   if (x.dtype === dtype) return x;
   const out = empty(x.shape, { dtype, device: x.device });

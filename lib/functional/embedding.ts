@@ -22,12 +22,12 @@ export function embedding(ids: Tensor, weight: Tensor, opts: EmbeddingOptions = 
   sameDevice('embedding', ids, weight);
   needDtype('embedding', ids, 'int32', 'ids');
   needDtype('embedding', weight, 'float32', 'weight');
-  check(weight.ndim === 2, 'ERR_SHAPE', `embedding: weight must be [V, C], got [${weight.shape}]`);
+  check(weight.ndim === 2, 'ERR_SHAPE', () => `embedding: weight must be [V, C], got [${weight.shape}]`);
   const [V, C] = weight.shape;
   let pad = opts.paddingIdx ?? -1;
   if (opts.paddingIdx != null) {
     check(Number.isInteger(pad) && pad >= -V && pad < V, 'ERR_ARGUMENT',
-          `embedding: paddingIdx ${opts.paddingIdx} is out of range for ${V} rows`);
+          () => `embedding: paddingIdx ${opts.paddingIdx} is out of range for ${V} rows`);
     if (pad < 0) pad += V;
   }
   const N = ids.numel;

@@ -22,23 +22,24 @@ interface Forward {
 
 function forward(x: Tensor, normalizedShape: number | readonly number[], weight: Tensor | null | undefined,
                  bias: Tensor | null | undefined, eps: number): Forward {
-  check(x instanceof Tensor, 'ERR_ARGUMENT', `${OP}: input must be a Tensor`);
-  check(weight == null || weight instanceof Tensor, 'ERR_ARGUMENT', `${OP}: weight must be a Tensor or null`);
-  check(bias == null || bias instanceof Tensor, 'ERR_ARGUMENT', `${OP}: bias must be a Tensor or null`);
+  check(x instanceof Tensor, 'ERR_ARGUMENT', () => `${OP}: input must be a Tensor`);
+  check(weight == null || weight instanceof Tensor, 'ERR_ARGUMENT', () => `${OP}: weight must be a Tensor or null`);
+  check(bias == null || bias instanceof Tensor, 'ERR_ARGUMENT', () => `${OP}: bias must be a Tensor or null`);
   const ns = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
   check(Array.isArray(ns) && ns.length > 0 && ns.every((d) => Number.isInteger(d) && d > 0), 'ERR_SHAPE',
-        `${OP}: normalizedShape must be a positive size or a non-empty list of them, got ${JSON.stringify(normalizedShape)}`);
+        () => `${OP}: normalizedShape must be a positive size or a non-empty list of them, ` +
+        `got ${JSON.stringify(normalizedShape)}`);
   check(typeof eps === 'number' && eps >= 0 && Number.isFinite(eps), 'ERR_ARGUMENT',
-        `${OP}: eps must be a finite number >= 0, got ${String(eps)}`);
+        () => `${OP}: eps must be a finite number >= 0, got ${String(eps)}`);
   sameDevice(OP, x, weight, bias);
   needDtype(OP, x, 'float32');
   const k = ns.length;
   check(x.ndim >= k && x.shape.slice(x.ndim - k).join() === ns.join(), 'ERR_SHAPE',
-        `${OP}: input [${x.shape}] does not end in normalizedShape [${ns}]`);
+        () => `${OP}: input [${x.shape}] does not end in normalizedShape [${ns}]`);
   for (const [t, name] of [[weight, 'weight'], [bias, 'bias']] as const) {
     if (!t) continue;
     needDtype(OP, t, 'float32', name);
-    check(t.shape.join() === ns.join(), 'ERR_SHAPE', `${OP}: ${name} must have shape [${ns}], got [${t.shape}]`);
+    check(t.shape.join() === ns.join(), 'ERR_SHAPE', () => `${OP}: ${name} must have shape [${ns}], got [${t.shape}]`);
   }
   const C = numel(ns);
   const statShape = x.shape.slice(0, x.ndim - k);

@@ -19,12 +19,13 @@ const REDUCTION: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 }; // Py
 
 function reductionCode(op: string, r: unknown): number {
   check(typeof r === 'string' && r in REDUCTION, 'ERR_ARGUMENT',
-        `${op}: reduction must be 'mean', 'sum' or 'none', got ${String(r)}`);
+        () => `${op}: reduction must be 'mean', 'sum' or 'none', got ${String(r)}`);
   return REDUCTION[r as Reduction];
 }
 
 function options<T extends object>(op: string, opts: T | undefined): T {
-  check(opts === undefined || (opts !== null && typeof opts === 'object'), 'ERR_ARGUMENT', `${op}: options must be an object`);
+  check(opts === undefined || (opts !== null && typeof opts === 'object'), 'ERR_ARGUMENT',
+        () => `${op}: options must be an object`);
   return (opts ?? {}) as T;
 }
 
@@ -46,22 +47,24 @@ export interface CrossEntropyOptions {
 export function crossEntropy(input: Tensor, target: Tensor, opts?: CrossEntropyOptions): Tensor {
   const OP = 'crossEntropy';
   const { ignoreIndex = -100, reduction = 'mean', labelSmoothing = 0, weight = null } = options(OP, opts);
-  check(input instanceof Tensor && target instanceof Tensor, 'ERR_ARGUMENT', `${OP}: input and target must be Tensors`);
+  check(input instanceof Tensor && target instanceof Tensor, 'ERR_ARGUMENT',
+        () => `${OP}: input and target must be Tensors`);
   if (weight != null) throw new AtentoError(`${OP}: class weights are not implemented`, 'ERR_NOT_IMPLEMENTED');
   const red = reductionCode(OP, reduction);
   check(Number.isInteger(ignoreIndex) && ignoreIndex >= -(2 ** 31) && ignoreIndex < 2 ** 31, 'ERR_ARGUMENT',
-        `${OP}: ignoreIndex must be an int32 integer, got ${String(ignoreIndex)}`);
+        () => `${OP}: ignoreIndex must be an int32 integer, got ${String(ignoreIndex)}`);
   check(typeof labelSmoothing === 'number' && labelSmoothing >= 0 && labelSmoothing <= 1, 'ERR_ARGUMENT',
-        `${OP}: labelSmoothing must be a number in [0, 1], got ${String(labelSmoothing)}`);
+        () => `${OP}: labelSmoothing must be a number in [0, 1], got ${String(labelSmoothing)}`);
   sameDevice(OP, input, target);
   needDtype(OP, input, 'float32');
   check(target.dtype === 'int32', 'ERR_DTYPE',
-        `${OP}: target must hold int32 class indices, got ${target.dtype} (probability targets are not supported)`);
+        () => `${OP}: target must hold int32 class indices, got ${target.dtype} (probability targets are not supported)`);
   check(input.ndim === 2, 'ERR_SHAPE',
-        `${OP}: input must be logits [N, C] (reshape [B, T, C] to [B*T, C]), got [${input.shape}]`);
+        () => `${OP}: input must be logits [N, C] (reshape [B, T, C] to [B*T, C]), got [${input.shape}]`);
   const [N, C] = input.shape;
-  check(C >= 1, 'ERR_SHAPE', `${OP}: input [${input.shape}] has no classes`);
-  check(target.ndim === 1 && target.shape[0] === N, 'ERR_SHAPE', `${OP}: target must be [${N}], got [${target.shape}]`);
+  check(C >= 1, 'ERR_SHAPE', () => `${OP}: input [${input.shape}] has no classes`);
+  check(target.ndim === 1 && target.shape[0] === N, 'ERR_SHAPE',
+        () => `${OP}: target must be [${N}], got [${target.shape}]`);
 
   const device = input.device;
   const out = empty(red === 0 ? [N] : [], { device });
@@ -84,12 +87,13 @@ export interface LossOptions {
 }
 
 function pairwise(op: string, input: Tensor, target: Tensor): void {
-  check(input instanceof Tensor && target instanceof Tensor, 'ERR_ARGUMENT', `${op}: input and target must be Tensors`);
+  check(input instanceof Tensor && target instanceof Tensor, 'ERR_ARGUMENT',
+        () => `${op}: input and target must be Tensors`);
   sameDevice(op, input, target);
   needDtype(op, input, 'float32');
   needDtype(op, target, 'float32', 'target');
   check(input.shape.join() === target.shape.join(), 'ERR_SHAPE',
-        `${op}: input [${input.shape}] and target [${target.shape}] must have the same shape`);
+        () => `${op}: input [${input.shape}] and target [${target.shape}] must have the same shape`);
 }
 
 /** Mean squared error (torch.nn.functional.mse_loss): (input - target)^2, reduced. */
@@ -128,12 +132,12 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts
   pairwise(OP, input, target);
   let C = 1;
   if (posWeight != null) {
-    check(posWeight instanceof Tensor, 'ERR_ARGUMENT', `${OP}: posWeight must be a Tensor`);
+    check(posWeight instanceof Tensor, 'ERR_ARGUMENT', () => `${OP}: posWeight must be a Tensor`);
     sameDevice(OP, input, posWeight);
     needDtype(OP, posWeight, 'float32', 'posWeight');
     const last = input.ndim ? input.shape[input.ndim - 1] : 1;
     check(posWeight.numel === last && posWeight.ndim <= 1, 'ERR_SHAPE',
-          `${OP}: posWeight must be [${last}] (the input's last dim), got [${posWeight.shape}]`);
+          () => `${OP}: posWeight must be [${last}] (the input's last dim), got [${posWeight.shape}]`);
     C = last;
   }
   const n = input.numel;

@@ -27,14 +27,14 @@ function checkArgs(op: string, x: Tensor, state: LstmState | null | undefined, w
                    bIh: Tensor | null | undefined, bHh: Tensor | null | undefined, sequence: boolean): Dims {
   let h0: Tensor | null = null, c0: Tensor | null = null;
   if (state !== null && state !== undefined) {
-    check(Array.isArray(state), 'ERR_ARGUMENT', `${op}: the state must be [h, c] (or null for zeros)`);
+    check(Array.isArray(state), 'ERR_ARGUMENT', () => `${op}: the state must be [h, c] (or null for zeros)`);
     h0 = state[0] ?? null;
     c0 = state[1] ?? null;
     check(h0 instanceof Tensor && c0 instanceof Tensor, 'ERR_ARGUMENT',
-          `${op}: the state needs both h and c tensors, got [${h0 ? 'h' : 'null'}, ${c0 ? 'c' : 'null'}]`);
+          () => `${op}: the state needs both h and c tensors, got [${h0 ? 'h' : 'null'}, ${c0 ? 'c' : 'null'}]`);
   }
   for (const [t, name] of [[x, 'input'], [wIh, 'wIh'], [wHh, 'wHh'], [bIh, 'bIh'], [bHh, 'bHh'], [h0, 'h'], [c0, 'c']] as const)
-    check(t === null || t === undefined || t instanceof Tensor, 'ERR_ARGUMENT', `${op}: ${name} must be a Tensor`);
+    check(t === null || t === undefined || t instanceof Tensor, 'ERR_ARGUMENT', () => `${op}: ${name} must be a Tensor`);
   sameDevice(op, x, h0, c0, wIh, wHh, bIh, bHh);
   needDtype(op, x, 'float32', 'input');
   needDtype(op, wIh, 'float32', 'wIh');
@@ -45,23 +45,24 @@ function checkArgs(op: string, x: Tensor, state: LstmState | null | undefined, w
   if (c0) needDtype(op, c0, 'float32', 'c');
 
   check(wHh.ndim === 2 && wHh.shape[0] === 4 * wHh.shape[1] && wHh.shape[1] > 0, 'ERR_SHAPE',
-        `${op}: wHh must be [4H, H] with H > 0, got [${wHh.shape}]`);
+        () => `${op}: wHh must be [4H, H] with H > 0, got [${wHh.shape}]`);
   const H = wHh.shape[1];
   check(wIh.ndim === 2 && wIh.shape[0] === 4 * H && wIh.shape[1] > 0, 'ERR_SHAPE',
-        `${op}: wIh must be [4H, I] = [${4 * H}, I] with I > 0 (H = ${H} from wHh), got [${wIh.shape}]`);
+        () => `${op}: wIh must be [4H, I] = [${4 * H}, I] with I > 0 (H = ${H} from wHh), got [${wIh.shape}]`);
   const I = wIh.shape[1];
   const xShape = sequence ? '[T, B, I]' : '[B, I]';
-  check(x.ndim === (sequence ? 3 : 2), 'ERR_SHAPE', `${op}: input must be ${xShape}, got [${x.shape}]`);
+  check(x.ndim === (sequence ? 3 : 2), 'ERR_SHAPE', () => `${op}: input must be ${xShape}, got [${x.shape}]`);
   check(x.shape[x.ndim - 1] === I, 'ERR_SHAPE',
-        `${op}: input [${x.shape}] has ${x.shape[x.ndim - 1]} features, wIh [${wIh.shape}] expects I = ${I}`);
+        () => `${op}: input [${x.shape}] has ${x.shape[x.ndim - 1]} features, wIh [${wIh.shape}] expects I = ${I}`);
   const T = sequence ? x.shape[0] : 1, B = x.shape[x.ndim - 2];
-  check(T > 0 && B > 0, 'ERR_SHAPE', `${op}: input ${xShape} = [${x.shape}] must have T > 0 and B > 0`);
-  check(!bIh === !bHh, 'ERR_ARGUMENT', `${op}: give both biases (bIh, bHh) or neither`);
+  check(T > 0 && B > 0, 'ERR_SHAPE', () => `${op}: input ${xShape} = [${x.shape}] must have T > 0 and B > 0`);
+  check(!bIh === !bHh, 'ERR_ARGUMENT', () => `${op}: give both biases (bIh, bHh) or neither`);
   for (const [b, name] of [[bIh, 'bIh'], [bHh, 'bHh']] as const)
-    check(!b || (b.ndim === 1 && b.shape[0] === 4 * H), 'ERR_SHAPE', `${op}: ${name} must be [4H] = [${4 * H}], got [${b?.shape}]`);
+    check(!b || (b.ndim === 1 && b.shape[0] === 4 * H), 'ERR_SHAPE',
+          () => `${op}: ${name} must be [4H] = [${4 * H}], got [${b?.shape}]`);
   for (const [s, name] of [[h0, 'h'], [c0, 'c']] as const)
     check(!s || (s.ndim === 2 && s.shape[0] === B && s.shape[1] === H), 'ERR_SHAPE',
-          `${op}: ${name} must be [B, H] = [${B}, ${H}], got [${s?.shape}]`);
+          () => `${op}: ${name} must be [B, H] = [${B}, ${H}], got [${s?.shape}]`);
   return { T, B, I, H };
 }
 

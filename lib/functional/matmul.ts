@@ -20,7 +20,7 @@ function broadcastBatch(as: number[], bs: number[], what: string): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const x = as[as.length - n + i] ?? 1, y = bs[bs.length - n + i] ?? 1;
-    check(x === y || x === 1 || y === 1, 'ERR_SHAPE', `${what}: batch dims [${as}] and [${bs}] do not broadcast`);
+    check(x === y || x === 1 || y === 1, 'ERR_SHAPE', () => `${what}: batch dims [${as}] and [${bs}] do not broadcast`);
     out.push(Math.max(x, y));
   }
   return out;
@@ -76,7 +76,7 @@ function gemmCalls(C: Tensor, A: Tensor, B: Tensor, tA: boolean, tB: boolean, M:
 function plan(a: Tensor, b: Tensor): Plan {
   const [M, K] = a.shape.slice(-2);
   const [K2, N] = b.shape.slice(-2);
-  check(K === K2, 'ERR_SHAPE', `matmul: [${a.shape}] @ [${b.shape}]: inner sizes ${K} and ${K2} differ`);
+  check(K === K2, 'ERR_SHAPE', () => `matmul: [${a.shape}] @ [${b.shape}]: inner sizes ${K} and ${K2} differ`);
   const aB = a.shape.slice(0, -2), bB = b.shape.slice(0, -2);
   const batch = broadcastBatch(aB, bB, 'matmul');
   return { M, N, K, batch, aIndex: batchIndices(aB, batch), bIndex: batchIndices(bB, batch) };
@@ -130,11 +130,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /** y = x W^T + b, with weight [out, in] as in torch.nn.functional.linear. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   sameDevice('linear', x, weight, bias);
-  check(weight.ndim === 2, 'ERR_SHAPE', `linear: weight must be [out, in], got [${weight.shape}]`);
+  check(weight.ndim === 2, 'ERR_SHAPE', () => `linear: weight must be [out, in], got [${weight.shape}]`);
   check(x.ndim >= 1 && x.shape[x.ndim - 1] === weight.shape[1], 'ERR_SHAPE',
-        `linear: input [${x.shape}] does not end in in_features ${weight.shape[1]}`);
+        () => `linear: input [${x.shape}] does not end in in_features ${weight.shape[1]}`);
   const [O, I] = weight.shape;
-  check(!bias || (bias.ndim === 1 && bias.shape[0] === O), 'ERR_SHAPE', `linear: bias must be [${O}]`);
+  check(!bias || (bias.ndim === 1 && bias.shape[0] === O), 'ERR_SHAPE', () => `linear: bias must be [${O}]`);
   const rows = numel(x.shape.slice(0, -1));
   const out = empty([...x.shape.slice(0, -1), O], { device: x.device });
   if (rows && O) {

@@ -19,7 +19,7 @@ function reducedDims(op: string, x: Tensor, dim: number | number[] | null | unde
   const list = Array.isArray(dim) ? dim : [dim];
   if (list.length === 0) return x.shape.map((_, i) => i);
   const dims = list.map((d) => normDim(d, x.ndim));
-  check(new Set(dims).size === dims.length, 'ERR_ARGUMENT', `${op}: dim [${list}] names a dim twice`);
+  check(new Set(dims).size === dims.length, 'ERR_ARGUMENT', () => `${op}: dim [${list}] names a dim twice`);
   return dims.filter((d) => d < x.ndim).sort((p, q) => p - q); // a 0-d tensor accepts dim 0 / -1
 }
 
@@ -95,12 +95,12 @@ export function mean(x: Tensor, dim?: number | number[] | null, keepdim = false)
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   if (g.ndim === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
   const lead = g.ndim - shape.length;
-  check(lead >= 0, 'ERR_SHAPE', `sumTo: [${g.shape}] cannot be summed to [${shape}]`);
+  check(lead >= 0, 'ERR_SHAPE', () => `sumTo: [${g.shape}] cannot be summed to [${shape}]`);
   const dims: number[] = [];
   for (let i = 0; i < g.ndim; i++) {
     if (i < lead) dims.push(i);
     else if (shape[i - lead] === 1 && g.shape[i] !== 1) dims.push(i);
-    else check(shape[i - lead] === g.shape[i], 'ERR_SHAPE', `sumTo: [${g.shape}] cannot be summed to [${shape}]`);
+    else check(shape[i - lead] === g.shape[i], 'ERR_SHAPE', () => `sumTo: [${g.shape}] cannot be summed to [${shape}]`);
   }
   const out = sumRaw(g, dims, false, [...shape]);
   return record('sumTo', out, [g], (gg) => [expand(gg, g.shape)]);
@@ -126,7 +126,7 @@ function extreme(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim:
     inner = numel(x.shape.slice(d + 1));
     shape = x.ndim === 0 ? [] : finalShape(x.shape, [d], keepdim);
   }
-  check(R > 0 || outer * inner === 0, 'ERR_SHAPE', `${op}: cannot reduce an empty dim of [${x.shape}]`);
+  check(R > 0 || outer * inner === 0, 'ERR_SHAPE', () => `${op}: cannot reduce an empty dim of [${x.shape}]`);
   const values = wantValues ? empty(shape, { device: x.device }) : null;
   const indices = empty(shape, { dtype: 'int32', device: x.device });
   callNative(() => native.reduceMax(values?.buf ?? null, indices.buf, x.buf, outer, R, inner, op === 'min'));

@@ -22,11 +22,12 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   const unknown = s.indexOf(-1);
   if (unknown >= 0) {
     const known = numel(s.filter((_, i) => i !== unknown));
-    check(known > 0 && x.numel % known === 0, 'ERR_SHAPE', `reshape: cannot infer -1 in [${shape}] from [${x.shape}]`);
+    check(known > 0 && x.numel % known === 0, 'ERR_SHAPE',
+          () => `reshape: cannot infer -1 in [${shape}] from [${x.shape}]`);
     s[unknown] = x.numel / known;
   }
   check(s.every((d) => Number.isInteger(d) && d >= 0) && numel(s) === x.numel, 'ERR_SHAPE',
-        `reshape: [${x.shape}] (${x.numel} elements) cannot become [${shape}]`);
+        () => `reshape: [${x.shape}] (${x.numel} elements) cannot become [${shape}]`);
   const out = x._alias(s);
   return record('reshape', out, [x], (g) => [g._alias(x.shape)]);
 }
@@ -100,9 +101,9 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 export function permute(x: Tensor, dims: number[]): Tensor {
   sameDevice('permute', x);
   check(Array.isArray(dims) && dims.length === x.ndim, 'ERR_ARGUMENT',
-        `permute: dims [${dims}] must list each of the ${x.ndim} dims once`);
+        () => `permute: dims [${dims}] must list each of the ${x.ndim} dims once`);
   const p = dims.map((d) => normDim(d, x.ndim));
-  check(new Set(p).size === p.length, 'ERR_ARGUMENT', `permute: dims [${dims}] repeat a dim`);
+  check(new Set(p).size === p.length, 'ERR_ARGUMENT', () => `permute: dims [${dims}] repeat a dim`);
   if (p.every((d, i) => d === i)) return reshape(x, x.shape);
   const out = permuteCopy(x, p);
   const inv = new Array<number>(p.length);
@@ -137,7 +138,7 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normDim(startDim, x.ndim), e = normDim(endDim, x.ndim);
-  check(s <= e, 'ERR_ARGUMENT', `flatten: startDim ${startDim} comes after endDim ${endDim}`);
+  check(s <= e, 'ERR_ARGUMENT', () => `flatten: startDim ${startDim} comes after endDim ${endDim}`);
   return reshape(x, [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
 }
 
@@ -150,13 +151,14 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 export function expand(x: Tensor, shape: number[]): Tensor {
   sameDevice('expand', x);
   check(Array.isArray(shape) && shape.length >= x.ndim, 'ERR_SHAPE',
-        `expand: [${shape}] has fewer dims than the tensor [${x.shape}]`);
+        () => `expand: [${shape}] has fewer dims than the tensor [${x.shape}]`);
   const lead = shape.length - x.ndim;
   const target = shape.map((s, i) => {
     const own = i >= lead ? x.shape[i - lead] : undefined;
     if (s === -1 && own !== undefined) return own;
-    check(Number.isInteger(s) && s >= 0, 'ERR_SHAPE', `expand: bad size ${s} in [${shape}]`);
-    check(own === undefined || own === s || own === 1, 'ERR_SHAPE', `expand: [${x.shape}] cannot expand to [${shape}]`);
+    check(Number.isInteger(s) && s >= 0, 'ERR_SHAPE', () => `expand: bad size ${s} in [${shape}]`);
+    check(own === undefined || own === s || own === 1, 'ERR_SHAPE',
+          () => `expand: [${x.shape}] cannot expand to [${shape}]`);
     return s;
   });
   if (lead === 0 && target.every((s, i) => s === x.shape[i])) return reshape(x, x.shape);
@@ -173,8 +175,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const d = normDim(dim, x.ndim), size = x.shape[d];
   check(Number.isInteger(start) && Number.isInteger(length), 'ERR_ARGUMENT', 'narrow: start and length must be integers');
   const s = start < 0 ? start + size : start;
-  check(s >= 0 && s <= size, 'ERR_INDEX', `narrow: start ${start} is out of range for size ${size}`);
-  check(length >= 0 && s + length <= size, 'ERR_INDEX', `narrow: start ${start} + length ${length} exceeds size ${size}`);
+  check(s >= 0 && s <= size, 'ERR_INDEX', () => `narrow: start ${start} is out of range for size ${size}`);
+  check(length >= 0 && s + length <= size, 'ERR_INDEX',
+        () => `narrow: start ${start} + length ${length} exceeds size ${size}`);
   return sliceOp('narrow', x, d, s, length, 1);
 }
 
@@ -187,7 +190,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   check(x.ndim > 0, 'ERR_ARGUMENT', 'slice: a 0-d tensor has no dims');
   const d = normDim(dim, x.ndim), size = x.shape[d];
   check([start, end ?? 0, step].every(Number.isInteger), 'ERR_ARGUMENT', 'slice: start, end and step must be integers');
-  check(step > 0, 'ERR_ARGUMENT', `slice: step must be positive, got ${step}`);
+  check(step > 0, 'ERR_ARGUMENT', () => `slice: step must be positive, got ${step}`);
   const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const s = clampIdx(start), e = clampIdx(end ?? size);
   return sliceOp('slice', x, d, s, Math.max(0, Math.ceil((e - s) / step)), step);
@@ -206,9 +209,10 @@ function sliceOp(name: string, x: Tensor, d: number, start: number, count: numbe
 
 function checkList(op: string, tensors: Tensor[]): void {
   check(Array.isArray(tensors) && tensors.length > 0 && tensors.every((t) => t instanceof Tensor), 'ERR_ARGUMENT',
-        `${op}: expected a non-empty array of tensors`);
+        () => `${op}: expected a non-empty array of tensors`);
   sameDevice(op, ...tensors);
-  for (const t of tensors) check(t.dtype === tensors[0].dtype, 'ERR_DTYPE', `${op}: tensors of dtypes ${tensors[0].dtype} and ${t.dtype}`);
+  for (const t of tensors) check(t.dtype === tensors[0].dtype, 'ERR_DTYPE',
+                                 () => `${op}: tensors of dtypes ${tensors[0].dtype} and ${t.dtype}`);
 }
 
 /** The tensors joined along dim (sizes must agree elsewhere). */
@@ -219,7 +223,7 @@ export function cat(tensors: Tensor[], dim = 0): Tensor {
   const d = normDim(dim, first.ndim);
   for (const t of tensors)
     check(t.ndim === first.ndim && t.shape.every((s, i) => i === d || s === first.shape[i]), 'ERR_SHAPE',
-          `cat: [${t.shape}] does not match [${first.shape}] outside dim ${d}`);
+          () => `cat: [${t.shape}] does not match [${first.shape}] outside dim ${d}`);
   const offsets: number[] = [];
   let total = 0;
   for (const t of tensors) {
@@ -240,7 +244,7 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
   const first = tensors[0];
   for (const t of tensors)
     check(t.ndim === first.ndim && t.shape.every((s, i) => s === first.shape[i]), 'ERR_SHAPE',
-          `stack: [${t.shape}] differs from [${first.shape}]`);
+          () => `stack: [${t.shape}] differs from [${first.shape}]`);
   const d = normDim(dim, first.ndim + 1);
   const unsq = [...first.shape];
   unsq.splice(d, 0, 1);
@@ -264,13 +268,13 @@ export function split(x: Tensor, splitSizeOrSections: number | number[], dim = 0
   let sizes: number[];
   if (Array.isArray(splitSizeOrSections)) {
     sizes = splitSizeOrSections;
-    check(sizes.every((s) => Number.isInteger(s) && s >= 0), 'ERR_ARGUMENT', `split: bad sizes [${sizes}]`);
+    check(sizes.every((s) => Number.isInteger(s) && s >= 0), 'ERR_ARGUMENT', () => `split: bad sizes [${sizes}]`);
     check(sizes.reduce((p, q) => p + q, 0) === size, 'ERR_SHAPE',
-          `split: sizes [${sizes}] do not add up to the size ${size} of dim ${d}`);
+          () => `split: sizes [${sizes}] do not add up to the size ${size} of dim ${d}`);
     check(sizes.length > 0, 'ERR_ARGUMENT', 'split: no sizes given');
   } else {
     const k = splitSizeOrSections;
-    check(Number.isInteger(k) && (k > 0 || (k === 0 && size === 0)), 'ERR_ARGUMENT', `split: bad split size ${k}`);
+    check(Number.isInteger(k) && (k > 0 || (k === 0 && size === 0)), 'ERR_ARGUMENT', () => `split: bad split size ${k}`);
     sizes = [];
     for (let s = 0; s < size; s += k) sizes.push(Math.min(k, size - s));
     if (sizes.length === 0) sizes.push(0);
@@ -291,7 +295,8 @@ export function split(x: Tensor, splitSizeOrSections: number | number[], dim = 0
 
 /** x cut into `chunks` pieces of equal size along dim (the last may be smaller), as torch.chunk. */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  check(Number.isInteger(chunks) && chunks > 0, 'ERR_ARGUMENT', `chunk: chunks must be a positive integer, got ${chunks}`);
+  check(Number.isInteger(chunks) && chunks > 0, 'ERR_ARGUMENT',
+        () => `chunk: chunks must be a positive integer, got ${chunks}`);
   check(x.ndim > 0, 'ERR_ARGUMENT', 'chunk: a 0-d tensor has no dims');
   const size = x.shape[normDim(dim, x.ndim)];
   return split(x, Math.max(1, Math.ceil(size / chunks)), dim);
@@ -307,7 +312,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   sameDevice('indexSelect', x, index);
   needDtype('indexSelect', x, 'float32');
   needDtype('indexSelect', index, 'int32', 'index');
-  check(index.ndim <= 1, 'ERR_SHAPE', `indexSelect: index must be 1-d, got [${index.shape}]`);
+  check(index.ndim <= 1, 'ERR_SHAPE', () => `indexSelect: index must be 1-d, got [${index.shape}]`);
   const d = x.ndim === 0 ? 0 : normDim(dim, x.ndim);
   if (d !== 0) {
     const p = x.shape.map((_, i) => i);

@@ -12,8 +12,8 @@ import { Tensor, empty, normDim, numel } from '../tensor';
 import { needDtype, sameDevice } from './util';
 
 function run(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tensor {
-  check(x instanceof Tensor, 'ERR_ARGUMENT', `${op}: input must be a Tensor`);
-  check(typeof dim === 'number', 'ERR_ARGUMENT', `${op}: dim is required (PyTorch's implicit dim is deprecated); ` +
+  check(x instanceof Tensor, 'ERR_ARGUMENT', () => `${op}: input must be a Tensor`);
+  check(typeof dim === 'number', 'ERR_ARGUMENT', () => `${op}: dim is required (PyTorch's implicit dim is deprecated); ` +
         `pass e.g. -1 for the last dim`);
   sameDevice(op, x);
   needDtype(op, x, 'float32');

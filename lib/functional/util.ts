@@ -9,11 +9,12 @@ export function sameDevice(op: string, ...ts: (Tensor | null | undefined)[]): vo
     if (!t) continue;
     void t.buf; // throws ERR_DISPOSED for a disposed tensor
     if (dev === undefined) dev = t.device;
-    else check(t.device === dev, 'ERR_DEVICE', `${op}: tensors on ${dev} and ${t.device}; move them to one device with .to()`);
+    else check(t.device === dev, 'ERR_DEVICE',
+               () => `${op}: tensors on ${dev} and ${t.device}; move them to one device with .to()`);
   }
 }
 
 /** Throws ERR_DTYPE unless t has dtype d. */
 export function needDtype(op: string, t: Tensor, d: Tensor['dtype'], name = 'input'): void {
-  check(t.dtype === d, 'ERR_DTYPE', `${op}: ${name} must be ${d}, got ${t.dtype}`);
+  check(t.dtype === d, 'ERR_DTYPE', () => `${op}: ${name} must be ${d}, got ${t.dtype}`);
 }

@@ -109,7 +109,7 @@ export class GPT extends Module {
   forward(idx: Tensor): Tensor {
     const [, T] = idx.shape;
     check(idx.ndim === 2 && T <= this.config.blockSize, 'ERR_SHAPE',
-          `GPT: idx must be [B, T] with T <= ${this.config.blockSize}, got [${idx.shape}]`);
+          () => `GPT: idx must be [B, T] with T <= ${this.config.blockSize}, got [${idx.shape}]`);
     const pos = arange(T, { device: idx.device });
     const t = this.transformer;
     let x = t.drop.forward(F.add(t.wte.forward(idx), t.wpe.forward(pos)));

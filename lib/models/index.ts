@@ -27,7 +27,7 @@ export function saveModel(file: string, kind: ModelKind, model: GPT | CharLSTM, 
 /** Loads what saveModel wrote. */
 export function loadModel(file: string, device?: DeviceName): { kind: ModelKind; model: GPT | CharLSTM; tokenizer: CharTokenizer; meta: any } {
   const ckpt = load(file, { device });
-  check(ckpt.meta && ckpt.model, 'ERR_CHECKPOINT', `${file} is not an atento model checkpoint (no model/meta)`);
+  check(ckpt.meta && ckpt.model, 'ERR_CHECKPOINT', () => `${file} is not an atento model checkpoint (no model/meta)`);
   const kind = ckpt.meta.kind as ModelKind;
   const model = createModel(kind, ckpt.meta.config);
   if (device) model.to(device);

@@ -17,7 +17,7 @@ export class GELU extends Module {
   constructor({ approximate = 'none' }: { approximate?: 'none' | 'tanh' } = {}) {
     super();
     check(approximate === 'none' || approximate === 'tanh', 'ERR_ARGUMENT',
-          `GELU: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
+          () => `GELU: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
     this.approximate = approximate;
   }
   forward(x: Tensor): Tensor {

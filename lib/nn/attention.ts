@@ -66,7 +66,8 @@ export class KVCache {
       this.value = keep(v);
     } else {
       check(k.shape[0] === this.key.shape[0] && k.shape[1] === this.key.shape[1] && k.shape[3] === this.key.shape[3],
-            'ERR_SHAPE', `KVCache: new keys [${k.shape}] do not fit the cached [${this.key.shape}] (batch, heads, head size)`);
+            'ERR_SHAPE', () => `KVCache: new keys [${k.shape}] do not fit the cached [${this.key!.shape}] ` +
+            '(batch, heads, head size)');
       const nk = keep(cat([this.key, k], 2)), nv = keep(cat([this.value, v], 2));
       this.key.dispose();
       this.value.dispose();
@@ -163,8 +164,9 @@ export class MultiheadAttention extends Module {
               { dropout = 0, bias = true, kdim, vdim, batchFirst = false, device }: MultiheadAttentionOptions = {}) {
     super();
     check(Number.isInteger(embedDim) && embedDim > 0 && Number.isInteger(numHeads) && numHeads > 0, 'ERR_ARGUMENT',
-          `MultiheadAttention(${embedDim}, ${numHeads}): sizes must be positive integers`);
-    check(embedDim % numHeads === 0, 'ERR_ARGUMENT', `MultiheadAttention: embedDim ${embedDim} is not divisible by numHeads ${numHeads}`);
+          () => `MultiheadAttention(${embedDim}, ${numHeads}): sizes must be positive integers`);
+    check(embedDim % numHeads === 0, 'ERR_ARGUMENT',
+          () => `MultiheadAttention: embedDim ${embedDim} is not divisible by numHeads ${numHeads}`);
     check(typeof dropout === 'number' && dropout >= 0 && dropout <= 1, 'ERR_ARGUMENT', 'MultiheadAttention: dropout must be in [0, 1]');
     this.embedDim = embedDim;
     this.numHeads = numHeads;
@@ -228,20 +230,21 @@ export class MultiheadAttention extends Module {
     if (attnMask != null) {
       check(attnMask instanceof Tensor, 'ERR_ARGUMENT', 'MultiheadAttention: attnMask must be a Tensor');
       check(attnMask.dtype === 'bool' || attnMask.dtype === 'float32', 'ERR_DTYPE',
-            `MultiheadAttention: attnMask must be bool or float32, got ${attnMask.dtype}`);
+            () => `MultiheadAttention: attnMask must be bool or float32, got ${attnMask.dtype}`);
       const is2d = attnMask.ndim === 2 && attnMask.shape[0] === Tq && attnMask.shape[1] === Tk;
       const is3d = attnMask.ndim === 3 && attnMask.shape.join() === [B * this.numHeads, Tq, Tk].join();
       check(is2d || is3d, 'ERR_SHAPE',
-            `MultiheadAttention: attnMask must be [${Tq}, ${Tk}] or [${B * this.numHeads}, ${Tq}, ${Tk}], got [${attnMask.shape}]`);
+            () => `MultiheadAttention: attnMask must be [${Tq}, ${Tk}] or [${B * this.numHeads}, ${Tq}, ${Tk}], ` +
+            `got [${attnMask.shape}]`);
       mask = additive(attnMask);
       if (is3d) mask = mask.reshape([B, this.numHeads, Tq, Tk]);
     }
     if (keyPaddingMask != null) {
       check(keyPaddingMask instanceof Tensor, 'ERR_ARGUMENT', 'MultiheadAttention: keyPaddingMask must be a Tensor');
       check(keyPaddingMask.dtype === 'bool' || keyPaddingMask.dtype === 'float32', 'ERR_DTYPE',
-            `MultiheadAttention: keyPaddingMask must be bool or float32, got ${keyPaddingMask.dtype}`);
+            () => `MultiheadAttention: keyPaddingMask must be bool or float32, got ${keyPaddingMask.dtype}`);
       check(keyPaddingMask.shape.join() === [B, Tk].join(), 'ERR_SHAPE',
-            `MultiheadAttention: keyPaddingMask must be [${B}, ${Tk}], got [${keyPaddingMask.shape}]`);
+            () => `MultiheadAttention: keyPaddingMask must be [${B}, ${Tk}], got [${keyPaddingMask.shape}]`);
       const kpm = additive(keyPaddingMask).reshape([B, 1, 1, Tk]);
       mask = mask ? add(mask, kpm) : kpm;
     }
@@ -253,13 +256,13 @@ export class MultiheadAttention extends Module {
     const { keyPaddingMask = null, attnMask = null, needWeights = false, averageAttnWeights = true,
             isCausal = false, kvCache = null } = opts;
     for (const [t, n] of [[query, 'query'], [key, 'key'], [value, 'value']] as const)
-      check(t instanceof Tensor, 'ERR_ARGUMENT', `MultiheadAttention: ${n} must be a Tensor`);
+      check(t instanceof Tensor, 'ERR_ARGUMENT', () => `MultiheadAttention: ${n} must be a Tensor`);
     check(kvCache === null || kvCache instanceof KVCache, 'ERR_ARGUMENT', 'MultiheadAttention: kvCache must be a KVCache');
     const unbatched = query.ndim === 2;
     const nd = unbatched ? 2 : 3;
     for (const [t, n, f] of [[query, 'query', this.embedDim], [key, 'key', this.kdim], [value, 'value', this.vdim]] as const)
       check(t.ndim === nd && t.shape[nd - 1] === f, 'ERR_SHAPE',
-            `MultiheadAttention: ${n} must be ${unbatched ? `[T, ${f}]` : this.batchFirst ? `[B, T, ${f}]` : `[T, B, ${f}]`}` +
+            () => `MultiheadAttention: ${n} must be ${unbatched ? `[T, ${f}]` : this.batchFirst ? `[B, T, ${f}]` : `[T, B, ${f}]`}` +
             ` (as query [${query.shape}]), got [${t.shape}]`);
     // Everything below is batch-first [B, T, features].
     const toBF = (t: Tensor) => (unbatched ? unsqueeze(t, 0) : this.batchFirst ? t : transpose(t, 0, 1));
@@ -269,7 +272,8 @@ export class MultiheadAttention extends Module {
     const v0 = selfAttention ? q0 : key === value ? k0 : toBF(value);
     const [B, Tq] = q0.shape;
     check(k0.shape[0] === B && v0.shape[0] === B && k0.shape[1] === v0.shape[1], 'ERR_SHAPE',
-          `MultiheadAttention: query [${query.shape}], key [${key.shape}] and value [${value.shape}] do not agree on batch and length`);
+          () => `MultiheadAttention: query [${query.shape}], key [${key.shape}] and value [${value.shape}] ` +
+          'do not agree on batch and length');
 
     const skipKV = !!kvCache?.static && kvCache.length > 0;
     let [q, k, v] = this.project(q0, k0, v0, selfAttention, skipKV);

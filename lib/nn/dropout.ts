@@ -12,7 +12,7 @@ export class Dropout extends Module {
   readonly p: number;
   constructor(p = 0.5) {
     super();
-    check(typeof p === 'number' && p >= 0 && p <= 1, 'ERR_ARGUMENT', `Dropout: p must be in [0, 1], got ${p}`);
+    check(typeof p === 'number' && p >= 0 && p <= 1, 'ERR_ARGUMENT', () => `Dropout: p must be in [0, 1], got ${p}`);
     this.p = p;
   }
   forward(x: Tensor): Tensor {

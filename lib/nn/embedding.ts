@@ -18,10 +18,10 @@ export class Embedding extends Module {
               { paddingIdx = null, device }: { paddingIdx?: number | null } & FactoryOptions = {}) {
     super();
     check(Number.isInteger(numEmbeddings) && numEmbeddings > 0 && Number.isInteger(embeddingDim) && embeddingDim >= 0,
-          'ERR_ARGUMENT', `Embedding(${numEmbeddings}, ${embeddingDim}): sizes must be integers (numEmbeddings > 0)`);
+          'ERR_ARGUMENT', () => `Embedding(${numEmbeddings}, ${embeddingDim}): sizes must be integers (numEmbeddings > 0)`);
     if (paddingIdx !== null) {
       check(Number.isInteger(paddingIdx) && paddingIdx >= -numEmbeddings && paddingIdx < numEmbeddings, 'ERR_ARGUMENT',
-            `Embedding: paddingIdx ${paddingIdx} must be within the ${numEmbeddings} rows`);
+            () => `Embedding: paddingIdx ${paddingIdx} must be within the ${numEmbeddings} rows`);
       if (paddingIdx < 0) paddingIdx += numEmbeddings;
     }
     this.numEmbeddings = numEmbeddings;

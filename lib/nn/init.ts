@@ -24,7 +24,7 @@ function gen(opts: InitOptions): Generator {
 // Writes float64 host values into t (float32, any device).
 function fill(t: Tensor, values: ArrayLike<number>): Tensor {
   check(t instanceof Tensor, 'ERR_ARGUMENT', 'nn.init: expected a Tensor');
-  check(t.dtype === 'float32', 'ERR_DTYPE', `nn.init: float32 tensors only, got ${t.dtype}`);
+  check(t.dtype === 'float32', 'ERR_DTYPE', () => `nn.init: float32 tensors only, got ${t.dtype}`);
   const host = Float32Array.from(values);
   if (host.length) callNative(() => native.copyBuffer(t.buf, host, host.byteLength));
   return t;
@@ -38,7 +38,7 @@ function draw(t: Tensor, f: () => number): Tensor {
 
 /** fanIn and fanOut of a weight (at least 2-d), as PyTorch computes them. */
 export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: number } {
-  check(t.ndim >= 2, 'ERR_SHAPE', `nn.init: fan in and fan out need a tensor with at least 2 dims, got [${t.shape}]`);
+  check(t.ndim >= 2, 'ERR_SHAPE', () => `nn.init: fan in and fan out need a tensor with at least 2 dims, got [${t.shape}]`);
   const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: t.shape[1] * receptive, fanOut: t.shape[0] * receptive };
 }
@@ -54,7 +54,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
       return Math.SQRT2;
     case 'leaky_relu': {
       const slope = param ?? 0.01;
-      check(Number.isFinite(slope), 'ERR_ARGUMENT', `calculateGain: negative slope ${slope} is not a number`);
+      check(Number.isFinite(slope), 'ERR_ARGUMENT', () => `calculateGain: negative slope ${slope} is not a number`);
       return Math.sqrt(2 / (1 + slope * slope));
     }
     case 'selu':
@@ -66,14 +66,14 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 
 /** U(a, b). */
 export function uniform_(t: Tensor, { a = 0, b = 1, ...opts }: { a?: number; b?: number } & InitOptions = {}): Tensor {
-  check(a <= b, 'ERR_ARGUMENT', `uniform_: a (${a}) must not exceed b (${b})`);
+  check(a <= b, 'ERR_ARGUMENT', () => `uniform_: a (${a}) must not exceed b (${b})`);
   const g = gen(opts);
   return draw(t, () => a + (b - a) * g.next());
 }
 
 /** N(mean, std²). */
 export function normal_(t: Tensor, { mean = 0, std = 1, ...opts }: { mean?: number; std?: number } & InitOptions = {}): Tensor {
-  check(std >= 0, 'ERR_ARGUMENT', `normal_: std (${std}) must be non-negative`);
+  check(std >= 0, 'ERR_ARGUMENT', () => `normal_: std (${std}) must be non-negative`);
   const g = gen(opts);
   return draw(t, () => mean + std * g.normal());
 }
@@ -91,7 +91,7 @@ export function ones_(t: Tensor): Tensor {
 
 /** The identity matrix (2-d tensors). */
 export function eye_(t: Tensor): Tensor {
-  check(t.ndim === 2, 'ERR_SHAPE', `eye_: needs a 2-d tensor, got [${t.shape}]`);
+  check(t.ndim === 2, 'ERR_SHAPE', () => `eye_: needs a 2-d tensor, got [${t.shape}]`);
   const [r, c] = t.shape;
   const v = new Float64Array(r * c);
   for (let i = 0; i < Math.min(r, c); i++) v[i * c + i] = 1;
@@ -119,10 +119,11 @@ interface KaimingOptions extends InitOptions {
 }
 
 function kaimingStd(t: Tensor, { a = 0, mode = 'fanIn', nonlinearity = 'leaky_relu' }: KaimingOptions): number {
-  check(mode === 'fanIn' || mode === 'fanOut', 'ERR_ARGUMENT', `kaiming: mode must be 'fanIn' or 'fanOut', got '${mode}'`);
+  check(mode === 'fanIn' || mode === 'fanOut', 'ERR_ARGUMENT',
+        () => `kaiming: mode must be 'fanIn' or 'fanOut', got '${mode}'`);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   const fan = mode === 'fanIn' ? fanIn : fanOut;
-  check(fan > 0, 'ERR_SHAPE', `kaiming: cannot initialise a tensor with a zero-element dimension [${t.shape}]`);
+  check(fan > 0, 'ERR_SHAPE', () => `kaiming: cannot initialise a tensor with a zero-element dimension [${t.shape}]`);
   return calculateGain(nonlinearity, a) / Math.sqrt(fan);
 }
 
@@ -144,7 +145,7 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
  * result is uniformly distributed.
  */
 export function orthogonal_(t: Tensor, { gain = 1, ...opts }: { gain?: number } & InitOptions = {}): Tensor {
-  check(t.ndim >= 2, 'ERR_SHAPE', `orthogonal_: needs at least 2 dims, got [${t.shape}]`);
+  check(t.ndim >= 2, 'ERR_SHAPE', () => `orthogonal_: needs at least 2 dims, got [${t.shape}]`);
   const rows = t.shape[0];
   const cols = t.numel / Math.max(rows, 1);
   if (t.numel === 0) return t;

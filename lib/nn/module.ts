@@ -37,14 +37,14 @@ export interface LoadStateDictResult {
 export function Parameter(t: Tensor): Tensor {
   check(t instanceof Tensor, 'ERR_ARGUMENT', 'Parameter: expected a Tensor');
   check(!t.gradFn, 'ERR_ARGUMENT', 'Parameter: the tensor is the result of an op; pass a leaf (use .detach())');
-  check(t.dtype === 'float32', 'ERR_DTYPE', `Parameter: only float32 tensors can be trained, got ${t.dtype}`);
+  check(t.dtype === 'float32', 'ERR_DTYPE', () => `Parameter: only float32 tensors can be trained, got ${t.dtype}`);
   t.requiresGrad = true;
   return keep(t);
 }
 
 function checkName(name: string, what: string): void {
   check(typeof name === 'string' && name.length > 0 && !name.includes('.'), 'ERR_ARGUMENT',
-        `${what}: name '${name}' must be a non-empty string without dots`);
+        () => `${what}: name '${name}' must be a non-empty string without dots`);
 }
 
 // A copy of t on `device` with the same dtype, not recorded by autograd.
@@ -56,7 +56,7 @@ function copyTo(t: Tensor, device: DeviceName): Tensor {
 
 /** @internal Overwrites t's values (any device) with host values of its dtype. */
 export function copyFromHost(t: Tensor, values: Float32Array | Int32Array | Uint8Array): void {
-  check(values.length === t.numel, 'ERR_SHAPE', `copyFromHost: ${values.length} values for [${t.shape}]`);
+  check(values.length === t.numel, 'ERR_SHAPE', () => `copyFromHost: ${values.length} values for [${t.shape}]`);
   if (values.length) callNative(() => native.copyBuffer(t.buf, values, values.byteLength));
 }
 
@@ -92,7 +92,7 @@ export class Module {
   /** Registers a child module (or null) and returns it. */
   registerModule<M extends Module | null>(name: string, m: M): M {
     checkName(name, 'registerModule');
-    check(m === null || m instanceof Module, 'ERR_ARGUMENT', `registerModule('${name}'): not a Module`);
+    check(m === null || m instanceof Module, 'ERR_ARGUMENT', () => `registerModule('${name}'): not a Module`);
     this.claim(name, this._moduleNames);
     (this as any)[name] = m;
     return m;
@@ -100,7 +100,8 @@ export class Module {
 
   private claim(name: string, list: string[]): void {
     for (const other of [this._parameterNames, this._bufferNames, this._moduleNames]) {
-      if (other !== list) check(!other.includes(name), 'ERR_ARGUMENT', `'${name}' is already registered as something else`);
+      if (other !== list) check(!other.includes(name), 'ERR_ARGUMENT',
+                                () => `'${name}' is already registered as something else`);
     }
     if (!list.includes(name)) list.push(name);
   }
@@ -384,7 +385,8 @@ export class Sequential extends Module {
     return this.count;
   }
   at(i: number): Module {
-    check(Number.isInteger(i) && i >= -this.count && i < this.count, 'ERR_INDEX', `Sequential: index ${i} out of range`);
+    check(Number.isInteger(i) && i >= -this.count && i < this.count, 'ERR_INDEX',
+          () => `Sequential: index ${i} out of range`);
     return (this as any)[String(i < 0 ? i + this.count : i)];
   }
   [Symbol.iterator](): Iterator<Module> {
@@ -411,7 +413,8 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.count;
   }
   at(i: number): M {
-    check(Number.isInteger(i) && i >= -this.count && i < this.count, 'ERR_INDEX', `ModuleList: index ${i} out of range`);
+    check(Number.isInteger(i) && i >= -this.count && i < this.count, 'ERR_INDEX',
+          () => `ModuleList: index ${i} out of range`);
     return (this as any)[String(i < 0 ? i + this.count : i)];
   }
   [Symbol.iterator](): Iterator<M> {

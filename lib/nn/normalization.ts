@@ -23,8 +23,9 @@ export class LayerNorm extends Module {
     super();
     const shape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     check(shape.length > 0 && shape.every((d) => Number.isInteger(d) && d > 0), 'ERR_ARGUMENT',
-          `LayerNorm: normalizedShape [${shape}] must hold positive integers`);
-    check(typeof eps === 'number' && eps >= 0, 'ERR_ARGUMENT', `LayerNorm: eps must be a non-negative number, got ${eps}`);
+          () => `LayerNorm: normalizedShape [${shape}] must hold positive integers`);
+    check(typeof eps === 'number' && eps >= 0, 'ERR_ARGUMENT',
+          () => `LayerNorm: eps must be a non-negative number, got ${eps}`);
     this.normalizedShape = shape;
     this.eps = eps;
     this.elementwiseAffine = elementwiseAffine;

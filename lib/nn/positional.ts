@@ -23,8 +23,8 @@ export interface PositionalOptions extends FactoryOptions {
 
 function positionsOf(x: Tensor, batchFirst: boolean, dModel: number, what: string): number {
   check(x instanceof Tensor && (x.ndim === 3 || x.ndim === 2), 'ERR_SHAPE',
-        `${what}: input must be [B, T, ${dModel}], [T, B, ${dModel}] or [T, ${dModel}], got [${x?.shape}]`);
-  check(x.shape[x.ndim - 1] === dModel, 'ERR_SHAPE', `${what}: input [${x.shape}] must end in ${dModel}`);
+        () => `${what}: input must be [B, T, ${dModel}], [T, B, ${dModel}] or [T, ${dModel}], got [${x?.shape}]`);
+  check(x.shape[x.ndim - 1] === dModel, 'ERR_SHAPE', () => `${what}: input [${x.shape}] must end in ${dModel}`);
   return x.ndim === 2 || !batchFirst ? x.shape[0] : x.shape[1];
 }
 
@@ -47,7 +47,7 @@ export class SinusoidalPositionalEncoding extends Module {
   constructor(dModel: number, { maxLen = 5000, dropout: p = 0, batchFirst = true, device }: PositionalOptions = {}) {
     super();
     check(Number.isInteger(dModel) && dModel > 0 && Number.isInteger(maxLen) && maxLen > 0, 'ERR_ARGUMENT',
-          `SinusoidalPositionalEncoding(${dModel}, maxLen ${maxLen}): sizes must be positive integers`);
+          () => `SinusoidalPositionalEncoding(${dModel}, maxLen ${maxLen}): sizes must be positive integers`);
     this.dModel = dModel;
     this.maxLen = maxLen;
     this.p = p;
@@ -66,7 +66,7 @@ export class SinusoidalPositionalEncoding extends Module {
   forward(x: Tensor, { offset = 0 }: { offset?: number } = {}): Tensor {
     const T = positionsOf(x, this.batchFirst, this.dModel, 'SinusoidalPositionalEncoding');
     check(Number.isInteger(offset) && offset >= 0 && offset + T <= this.maxLen, 'ERR_INDEX',
-          `SinusoidalPositionalEncoding: positions ${offset}..${offset + T - 1} exceed maxLen ${this.maxLen}`);
+          () => `SinusoidalPositionalEncoding: positions ${offset}..${offset + T - 1} exceed maxLen ${this.maxLen}`);
     const rows = narrow(this.pe, 0, offset, T);
     return dropout(add(x, broadcastRows(rows, x, this.batchFirst)), this.p, this.training);
   }
@@ -87,7 +87,7 @@ export class LearnedPositionalEmbedding extends Module {
               { dropout: p = 0, batchFirst = true, std = 1, device }: Omit<PositionalOptions, 'maxLen'> & { std?: number } = {}) {
     super();
     check(Number.isInteger(dModel) && dModel > 0 && Number.isInteger(maxLen) && maxLen > 0, 'ERR_ARGUMENT',
-          `LearnedPositionalEmbedding(${maxLen}, ${dModel}): sizes must be positive integers`);
+          () => `LearnedPositionalEmbedding(${maxLen}, ${dModel}): sizes must be positive integers`);
     this.dModel = dModel;
     this.maxLen = maxLen;
     this.p = p;
@@ -98,7 +98,7 @@ export class LearnedPositionalEmbedding extends Module {
   forward(x: Tensor, { offset = 0 }: { offset?: number } = {}): Tensor {
     const T = positionsOf(x, this.batchFirst, this.dModel, 'LearnedPositionalEmbedding');
     check(Number.isInteger(offset) && offset >= 0 && offset + T <= this.maxLen, 'ERR_INDEX',
-          `LearnedPositionalEmbedding: positions ${offset}..${offset + T - 1} exceed maxLen ${this.maxLen}`);
+          () => `LearnedPositionalEmbedding: positions ${offset}..${offset + T - 1} exceed maxLen ${this.maxLen}`);
     const ids = arange(offset, offset + T, { device: x.device });
     const rows = embedding(ids, this.weight);
     return dropout(add(x, broadcastRows(rows, x, this.batchFirst)), this.p, this.training);

@@ -62,9 +62,11 @@ abstract class RNNBase extends Module {
               { numLayers = 1, bias = true, batchFirst = false, dropout = 0, bidirectional = false, device }: RNNOptions) {
     super();
     check([inputSize, hiddenSize].every((n) => Number.isInteger(n) && n > 0), 'ERR_ARGUMENT',
-          `${mode}(${inputSize}, ${hiddenSize}): sizes must be positive integers`);
-    check(Number.isInteger(numLayers) && numLayers >= 1, 'ERR_ARGUMENT', `${mode}: numLayers must be >= 1, got ${numLayers}`);
-    check(typeof dropout === 'number' && dropout >= 0 && dropout <= 1, 'ERR_ARGUMENT', `${mode}: dropout must be in [0, 1]`);
+          () => `${mode}(${inputSize}, ${hiddenSize}): sizes must be positive integers`);
+    check(Number.isInteger(numLayers) && numLayers >= 1, 'ERR_ARGUMENT',
+          () => `${mode}: numLayers must be >= 1, got ${numLayers}`);
+    check(typeof dropout === 'number' && dropout >= 0 && dropout <= 1, 'ERR_ARGUMENT',
+          () => `${mode}: dropout must be in [0, 1]`);
     if (bidirectional) throw new AtentoError(`${mode}: bidirectional is not implemented`, 'ERR_NOT_IMPLEMENTED');
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
@@ -99,12 +101,12 @@ abstract class RNNBase extends Module {
 
   // input -> time-major [T, B, I], and whether it was unbatched.
   protected prepareInput(input: Tensor): { x: Tensor; unbatched: boolean } {
-    check(input instanceof Tensor, 'ERR_ARGUMENT', `${this.mode}: input must be a Tensor`);
+    check(input instanceof Tensor, 'ERR_ARGUMENT', () => `${this.mode}: input must be a Tensor`);
     check(input.ndim === 2 || input.ndim === 3, 'ERR_SHAPE',
-          `${this.mode}: input must be [T, B, ${this.inputSize}]${this.batchFirst ? ' (batch first: [B, T, ...])' : ''} ` +
+          () => `${this.mode}: input must be [T, B, ${this.inputSize}]${this.batchFirst ? ' (batch first: [B, T, ...])' : ''} ` +
           `or unbatched [T, ${this.inputSize}], got [${input.shape}]`);
     check(input.shape[input.ndim - 1] === this.inputSize, 'ERR_SHAPE',
-          `${this.mode}: input [${input.shape}] must end in inputSize ${this.inputSize}`);
+          () => `${this.mode}: input [${input.shape}] must end in inputSize ${this.inputSize}`);
     if (input.ndim === 2) return { x: unsqueeze(input, 1), unbatched: true };
     return { x: this.batchFirst ? transpose(input, 0, 1) : input, unbatched: false };
   }
@@ -118,9 +120,9 @@ abstract class RNNBase extends Module {
   protected splitState(s: Tensor | null | undefined, B: number, unbatched: boolean, name: string): (Tensor | null)[] {
     const L = this.numLayers, H = this.hiddenSize;
     if (s == null) return Array(L).fill(null);
-    check(s instanceof Tensor, 'ERR_ARGUMENT', `${this.mode}: ${name} must be a Tensor`);
+    check(s instanceof Tensor, 'ERR_ARGUMENT', () => `${this.mode}: ${name} must be a Tensor`);
     const want = unbatched ? [L, H] : [L, B, H];
-    check(s.shape.join() === want.join(), 'ERR_SHAPE', `${this.mode}: ${name} must be [${want}], got [${s.shape}]`);
+    check(s.shape.join() === want.join(), 'ERR_SHAPE', () => `${this.mode}: ${name} must be [${want}], got [${s.shape}]`);
     const per = L === 1 ? [s] : split(s, 1, 0);
     return per.map((t) => t.reshape([B, H]));
   }

@@ -222,9 +222,11 @@ export class TransformerEncoder extends Module {
   constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, { norm = null }: { norm?: Module | null } = {}) {
     super();
     check(encoderLayer instanceof TransformerEncoderLayer, 'ERR_ARGUMENT', 'TransformerEncoder: expected a TransformerEncoderLayer');
-    check(Number.isInteger(numLayers) && numLayers >= 1, 'ERR_ARGUMENT', `TransformerEncoder: numLayers must be >= 1, got ${numLayers}`);
+    check(Number.isInteger(numLayers) && numLayers >= 1, 'ERR_ARGUMENT',
+          () => `TransformerEncoder: numLayers must be >= 1, got ${numLayers}`);
     this.numLayers = numLayers;
-    this.layers = this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => deepCopy(encoderLayer))));
+    this.layers = this.registerModule('layers', new ModuleList(Array.from({ length: numLayers },
+        () => deepCopy(encoderLayer))));
     this.norm = this.registerModule('norm', norm);
   }
 
@@ -244,9 +246,11 @@ export class TransformerDecoder extends Module {
   constructor(decoderLayer: TransformerDecoderLayer, numLayers: number, { norm = null }: { norm?: Module | null } = {}) {
     super();
     check(decoderLayer instanceof TransformerDecoderLayer, 'ERR_ARGUMENT', 'TransformerDecoder: expected a TransformerDecoderLayer');
-    check(Number.isInteger(numLayers) && numLayers >= 1, 'ERR_ARGUMENT', `TransformerDecoder: numLayers must be >= 1, got ${numLayers}`);
+    check(Number.isInteger(numLayers) && numLayers >= 1, 'ERR_ARGUMENT',
+          () => `TransformerDecoder: numLayers must be >= 1, got ${numLayers}`);
     this.numLayers = numLayers;
-    this.layers = this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => deepCopy(decoderLayer))));
+    this.layers = this.registerModule('layers', new ModuleList(Array.from({ length: numLayers },
+        () => deepCopy(decoderLayer))));
     this.norm = this.registerModule('norm', norm);
   }
 
@@ -259,7 +263,7 @@ export class TransformerDecoder extends Module {
           opts: Omit<DecoderLayerForwardOptions, 'cache'> & { cache?: { self: KVCache; cross: KVCache }[] | null } = {}): Tensor {
     const { cache, ...rest } = opts;
     check(!cache || (Array.isArray(cache) && cache.length === this.numLayers), 'ERR_ARGUMENT',
-          `TransformerDecoder: cache must hold one entry per layer (${this.numLayers}); use decoderCache()`);
+          () => `TransformerDecoder: cache must hold one entry per layer (${this.numLayers}); use decoderCache()`);
     let x = tgt;
     let i = 0;
     for (const layer of this.layers) x = layer.forward(x, memory, { ...rest, cache: cache?.[i++] ?? null });
@@ -318,7 +322,8 @@ export class Transformer extends Module {
 
   /** [T, T] float mask: 0 on and below the diagonal, -inf above (each position sees its past). */
   static generateSquareSubsequentMask(n: number, { device }: { device?: DeviceName } = {}): Tensor {
-    check(Number.isInteger(n) && n >= 0, 'ERR_ARGUMENT', `generateSquareSubsequentMask: n must be a non-negative integer, got ${n}`);
+    check(Number.isInteger(n) && n >= 0, 'ERR_ARGUMENT',
+          () => `generateSquareSubsequentMask: n must be a non-negative integer, got ${n}`);
     const f = new Float32Array(n * n);
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) f[i * n + j] = -Infinity;
     return tensor(f, [n, n], { device });
@@ -327,9 +332,9 @@ export class Transformer extends Module {
   forward(src: Tensor, tgt: Tensor, o: TransformerForwardOptions = {}): Tensor {
     const bDim = this.batchFirst ? 0 : 1;
     check(src.ndim === tgt.ndim && (src.ndim === 2 || src.shape[bDim] === tgt.shape[bDim]), 'ERR_SHAPE',
-          `Transformer: src [${src.shape}] and tgt [${tgt.shape}] must have the same batch size`);
+          () => `Transformer: src [${src.shape}] and tgt [${tgt.shape}] must have the same batch size`);
     check(src.shape[src.ndim - 1] === this.dModel && tgt.shape[tgt.ndim - 1] === this.dModel, 'ERR_SHAPE',
-          `Transformer: src and tgt must end in dModel ${this.dModel}, got [${src.shape}] and [${tgt.shape}]`);
+          () => `Transformer: src and tgt must end in dModel ${this.dModel}, got [${src.shape}] and [${tgt.shape}]`);
     const memory = this.encoder.forward(src, { mask: o.srcMask, srcKeyPaddingMask: o.srcKeyPaddingMask, isCausal: o.srcIsCausal });
     return this.decoder.forward(tgt, memory, {
       tgtMask: o.tgtMask, memoryMask: o.memoryMask, tgtKeyPaddingMask: o.tgtKeyPaddingMask,

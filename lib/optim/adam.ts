@@ -40,13 +40,14 @@ abstract class AdamBase extends Optimizer<AdamGroupOptions> {
   protected override checkOptions(o: AdamGroupOptions): void {
     super.checkOptions(o);
     const name = this.constructor.name;
-    check(typeof o.eps === 'number' && o.eps >= 0, 'ERR_ARGUMENT', `${name}: invalid eps ${String(o.eps)}`);
-    check(Array.isArray(o.betas) && o.betas.length === 2, 'ERR_ARGUMENT', `${name}: betas must be [beta1, beta2]`);
+    check(typeof o.eps === 'number' && o.eps >= 0, 'ERR_ARGUMENT', () => `${name}: invalid eps ${String(o.eps)}`);
+    check(Array.isArray(o.betas) && o.betas.length === 2, 'ERR_ARGUMENT', () => `${name}: betas must be [beta1, beta2]`);
     for (const [i, b] of o.betas.entries())
-      check(typeof b === 'number' && b >= 0 && b < 1, 'ERR_ARGUMENT', `${name}: invalid beta at index ${i}: ${String(b)}`);
+      check(typeof b === 'number' && b >= 0 && b < 1, 'ERR_ARGUMENT',
+            () => `${name}: invalid beta at index ${i}: ${String(b)}`);
     check(typeof o.weightDecay === 'number' && o.weightDecay >= 0, 'ERR_ARGUMENT',
-          `${name}: invalid weightDecay ${String(o.weightDecay)}`);
-    check(typeof o.amsgrad === 'boolean', 'ERR_ARGUMENT', `${name}: amsgrad must be a boolean`);
+          () => `${name}: invalid weightDecay ${String(o.weightDecay)}`);
+    check(typeof o.amsgrad === 'boolean', 'ERR_ARGUMENT', () => `${name}: amsgrad must be a boolean`);
   }
 
   protected updateGroup(group: ParamGroup<AdamGroupOptions>, params: Tensor[]): void {

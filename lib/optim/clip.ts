@@ -19,14 +19,16 @@ export interface ClipGradNormOptions {
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType: number | 'inf' = 2,
                              { errorIfNonfinite = false }: ClipGradNormOptions = {}): number {
   const p = normType === 'inf' ? Infinity : normType;
-  check(typeof p === 'number' && p > 0, 'ERR_ARGUMENT', `clipGradNorm: normType must be positive or 'inf', got ${String(normType)}`);
-  check(typeof maxNorm === 'number' && !Number.isNaN(maxNorm), 'ERR_ARGUMENT', `clipGradNorm: invalid maxNorm ${String(maxNorm)}`);
+  check(typeof p === 'number' && p > 0, 'ERR_ARGUMENT',
+        () => `clipGradNorm: normType must be positive or 'inf', got ${String(normType)}`);
+  check(typeof maxNorm === 'number' && !Number.isNaN(maxNorm), 'ERR_ARGUMENT',
+        () => `clipGradNorm: invalid maxNorm ${String(maxNorm)}`);
   const list = params instanceof Tensor ? [params] : [...params];
   const grads: Tensor[] = [];
   for (const t of list) {
     check(t instanceof Tensor, 'ERR_ARGUMENT', 'clipGradNorm: params must be tensors');
     if (!t.grad) continue;
-    check(t.grad.dtype === 'float32', 'ERR_DTYPE', `clipGradNorm: grads must be float32, got ${t.grad.dtype}`);
+    check(t.grad.dtype === 'float32', 'ERR_DTYPE', () => `clipGradNorm: grads must be float32, got ${t.grad!.dtype}`);
     grads.push(t.grad);
   }
   if (grads.length === 0) return 0;

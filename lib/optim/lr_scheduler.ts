@@ -67,7 +67,7 @@ export abstract class LRScheduler {
 }
 
 function needNumber(v: unknown, what: string, ok: (x: number) => boolean): number {
-  check(typeof v === 'number' && ok(v), 'ERR_ARGUMENT', `${what}: invalid value ${String(v)}`);
+  check(typeof v === 'number' && ok(v), 'ERR_ARGUMENT', () => `${what}: invalid value ${String(v)}`);
   return v;
 }
 
@@ -112,7 +112,8 @@ export class LambdaLR extends LRScheduler {
     super(optimizer);
     const n = optimizer.paramGroups.length;
     if (Array.isArray(lrLambda)) {
-      check(lrLambda.length === n, 'ERR_ARGUMENT', `LambdaLR: ${lrLambda.length} functions for ${n} parameter groups`);
+      check(lrLambda.length === n, 'ERR_ARGUMENT',
+            () => `LambdaLR: ${lrLambda.length} functions for ${n} parameter groups`);
       this.fns = [...lrLambda];
     } else {
       this.fns = Array.from({ length: n }, () => lrLambda);

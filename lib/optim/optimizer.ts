@@ -63,7 +63,7 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
 
   /** Checks one group's hyperparameters (ERR_ARGUMENT); each optimizer adds its own rules. */
   protected checkOptions(o: H): void {
-    check(typeof o.lr === 'number' && o.lr >= 0, 'ERR_ARGUMENT', `invalid learning rate: ${String(o.lr)}`);
+    check(typeof o.lr === 'number' && o.lr >= 0, 'ERR_ARGUMENT', () => `invalid learning rate: ${String(o.lr)}`);
   }
 
   /** Adds a group of parameters with its own hyperparameters (the rest from `defaults`). */
@@ -74,7 +74,7 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
     const seen = new Set<Tensor>(this.paramGroups.flatMap((g) => g.params));
     for (const p of params) {
       check(p instanceof Tensor, 'ERR_ARGUMENT', 'optimizer: parameters must be tensors');
-      check(p.dtype === 'float32', 'ERR_DTYPE', `optimizer: parameters must be float32, got ${p.dtype}`);
+      check(p.dtype === 'float32', 'ERR_DTYPE', () => `optimizer: parameters must be float32, got ${p.dtype}`);
       check(!p.gradFn, 'ERR_ARGUMENT', "optimizer: can't optimize a non-leaf tensor (one computed by an op)");
       check(!p.disposed, 'ERR_DISPOSED', 'optimizer: a parameter was disposed');
       check(!seen.has(p), 'ERR_ARGUMENT', 'optimizer: a parameter appears in more than one place');
@@ -130,10 +130,10 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
     void p.buf; // ERR_DISPOSED for a disposed parameter
     void g.buf;
     check(g.device === p.device, 'ERR_DEVICE',
-          `optimizer: a parameter on ${p.device} has its grad on ${g.device}; move them to one device`);
-    check(g.dtype === 'float32', 'ERR_DTYPE', `optimizer: grads must be float32, got ${g.dtype}`);
+          () => `optimizer: a parameter on ${p.device} has its grad on ${g.device}; move them to one device`);
+    check(g.dtype === 'float32', 'ERR_DTYPE', () => `optimizer: grads must be float32, got ${g.dtype}`);
     check(g.shape.join() === p.shape.join(), 'ERR_SHAPE',
-          `optimizer: grad shape [${g.shape}] differs from parameter shape [${p.shape}]`);
+          () => `optimizer: grad shape [${g.shape}] differs from parameter shape [${p.shape}]`);
     return true;
   }
 
@@ -185,12 +185,12 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
     check(sd && Array.isArray(sd.paramGroups) && sd.state && typeof sd.state === 'object', 'ERR_CHECKPOINT',
           'loadStateDict: expected { state, paramGroups }');
     check(sd.paramGroups.length === this.paramGroups.length, 'ERR_CHECKPOINT',
-          `loadStateDict: ${sd.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
+          () => `loadStateDict: ${sd.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
     const byIndex = new Map<number, Tensor>();
     sd.paramGroups.forEach((saved, gi) => {
       const mine = this.paramGroups[gi];
       check(Array.isArray(saved.params) && saved.params.length === mine.params.length, 'ERR_CHECKPOINT',
-            `loadStateDict: group ${gi} has ${saved.params?.length} parameters, the optimizer's has ${mine.params.length}`);
+            () => `loadStateDict: group ${gi} has ${saved.params?.length} parameters, the optimizer's has ${mine.params.length}`);
       saved.params.forEach((idx, j) => byIndex.set(idx, mine.params[j]));
     });
     // Build the new state first, so a bad entry leaves the optimizer as it was.
@@ -198,16 +198,18 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
     try {
       for (const [key, s] of Object.entries(sd.state)) {
         const p = byIndex.get(Number(key));
-        check(p, 'ERR_CHECKPOINT', `loadStateDict: state for parameter ${key}, which no group lists`);
+        check(p, 'ERR_CHECKPOINT', () => `loadStateDict: state for parameter ${key}, which no group lists`);
         const copy: ParamState = {};
         next.set(p, copy);
         for (const [k, v] of Object.entries(s)) {
           if (v instanceof Tensor) {
             check(v.shape.join() === p.shape.join() && v.dtype === p.dtype, 'ERR_CHECKPOINT',
-                  `loadStateDict: state '${k}' of parameter ${key} is [${v.shape}] ${v.dtype}, the parameter [${p.shape}] ${p.dtype}`);
+                  () => `loadStateDict: state '${k}' of parameter ${key} is [${v.shape}] ${v.dtype}, ` +
+                  `the parameter [${p.shape}] ${p.dtype}`);
             copy[k] = keep(v.device === p.device ? v.clone() : v.to(p.device));
           } else {
-            check(typeof v === 'number', 'ERR_CHECKPOINT', `loadStateDict: state '${k}' must be a tensor or a number`);
+            check(typeof v === 'number', 'ERR_CHECKPOINT',
+                  () => `loadStateDict: state '${k}' must be a tensor or a number`);
             copy[k] = v;
           }
         }

@@ -49,11 +49,12 @@ export class SGD extends Optimizer<SGDGroupOptions> {
 
   protected override checkOptions(o: SGDGroupOptions): void {
     super.checkOptions(o);
-    check(typeof o.momentum === 'number' && o.momentum >= 0, 'ERR_ARGUMENT', `SGD: invalid momentum ${String(o.momentum)}`);
+    check(typeof o.momentum === 'number' && o.momentum >= 0, 'ERR_ARGUMENT',
+          () => `SGD: invalid momentum ${String(o.momentum)}`);
     check(typeof o.dampening === 'number' && Number.isFinite(o.dampening), 'ERR_ARGUMENT',
-          `SGD: invalid dampening ${String(o.dampening)}`);
+          () => `SGD: invalid dampening ${String(o.dampening)}`);
     check(typeof o.weightDecay === 'number' && o.weightDecay >= 0, 'ERR_ARGUMENT',
-          `SGD: invalid weightDecay ${String(o.weightDecay)}`);
+          () => `SGD: invalid weightDecay ${String(o.weightDecay)}`);
     check(typeof o.nesterov === 'boolean', 'ERR_ARGUMENT', 'SGD: nesterov must be a boolean');
     check(!o.nesterov || (o.momentum > 0 && o.dampening === 0), 'ERR_ARGUMENT',
           'SGD: Nesterov momentum requires a momentum and zero dampening');

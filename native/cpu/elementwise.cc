@@ -39,8 +39,10 @@ bool unary_has_backward(int op) {
 namespace cpu {
 
 void axpy(float* y, const float* x, float alpha, int64_t n) {
-  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
-  for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+  parallel_range(n, n > kParallelGrain, [&](int64_t begin, int64_t end) {
+    #pragma omp simd
+    for (int64_t i = begin; i < end; i++) y[i] += alpha * x[i];
+  });
 }
 
 // --- unary --------------------------------------------------------------------------------------
@@ -114,14 +116,18 @@ static inline float tanh_approx(float x) {
 
 template <class F>
 static void map1(float* out, const float* x, int64_t n, F f) {
-  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
-  for (int64_t i = 0; i < n; i++) out[i] = f(x[i]);
+  parallel_range(n, n > kParallelGrain, [&](int64_t begin, int64_t end) {
+    #pragma omp simd
+    for (int64_t i = begin; i < end; i++) out[i] = f(x[i]);
+  });
 }
 
 template <class F>
 static void map2(float* out, const float* a, const float* b, int64_t n, F f) {
-  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
-  for (int64_t i = 0; i < n; i++) out[i] = f(a[i], b[i]);
+  parallel_range(n, n > kParallelGrain, [&](int64_t begin, int64_t end) {
+    #pragma omp simd
+    for (int64_t i = begin; i < end; i++) out[i] = f(a[i], b[i]);
+  });
 }
 
 void unary_forward(float* out, const float* x, int64_t n, int op, float a, float b) {
@@ -283,8 +289,10 @@ template <class To, class From, class F>
 static void cast_loop(void* out, const void* x, int64_t n, F f) {
   To* o = static_cast<To*>(out);
   const From* in = static_cast<const From*>(x);
-  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain)
-  for (int64_t i = 0; i < n; i++) o[i] = f(in[i]);
+  parallel_range(n, n > kParallelGrain, [&](int64_t begin, int64_t end) {
+    #pragma omp simd
+    for (int64_t i = begin; i < end; i++) o[i] = f(in[i]);
+  });
 }
 
 void cast(void* out, const void* x, int64_t n, int from, int to) {

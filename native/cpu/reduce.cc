@@ -20,14 +20,13 @@ void reduce_sum(float* out, const float* x, int64_t outer, int64_t R, int64_t in
   if (outer == 0 || inner == 0) return;
   if (inner == 1) {
     if (outer >= num_threads() || R * outer <= kParallelGrain) {
-      #pragma omp parallel for schedule(static) if (R * outer > kParallelGrain)
-      for (int64_t o = 0; o < outer; o++) {
+      parallel_for(outer, R * outer > kParallelGrain, [&](int64_t o) {
         const float* row = x + o * R;
         double acc = 0;
         #pragma omp simd reduction(+ : acc)
         for (int64_t r = 0; r < R; r++) acc += row[r];
         out[o] = (float)(acc * scale);
-      }
+      });
     } else {
       for (int64_t o = 0; o < outer; o++) {
         const float* row = x + o * R;
@@ -40,8 +39,7 @@ void reduce_sum(float* out, const float* x, int64_t outer, int64_t R, int64_t in
     return;
   }
   const int64_t blocks = (inner + kInnerBlock - 1) / kInnerBlock;
-  #pragma omp parallel for schedule(static) if (outer * R * inner > kParallelGrain)
-  for (int64_t t = 0; t < outer * blocks; t++) {
+  parallel_for(outer * blocks, outer * R * inner > kParallelGrain, [&](int64_t t) {
     int64_t o = t / blocks, i0 = (t % blocks) * kInnerBlock, n = std::min(kInnerBlock, inner - i0);
     double acc[kInnerBlock];
     for (int64_t i = 0; i < n; i++) acc[i] = 0;
@@ -51,7 +49,7 @@ void reduce_sum(float* out, const float* x, int64_t outer, int64_t R, int64_t in
       for (int64_t i = 0; i < n; i++) acc[i] += row[i];
     }
     for (int64_t i = 0; i < n; i++) out[o * inner + i0 + i] = (float)(acc[i] * scale);
-  }
+  });
 }
 
 // Whether v replaces the current extreme `best` (strictly better, or the first NaN).

@@ -34,14 +34,14 @@ Layout make_layout(const std::vector<int64_t>& shape, const std::vector<std::vec
                    const std::vector<int64_t>& offsets) {
   const int nops = (int)strides.size();
   check(shape.size() <= (size_t)kMaxDims, "ERR_ARGUMENT",
-        "tensors of more than " + std::to_string(kMaxDims) + " dims are not supported");
+        [&] { return "tensors of more than " + std::to_string(kMaxDims) + " dims are not supported"; });
   check(nops >= 1 && nops <= kMaxOperands && offsets.size() == strides.size(), "ERR_INTERNAL",
         "make_layout: bad operand count");
   Layout l{};
   l.nops = nops;
   bool empty = false;
   for (size_t d = 0; d < shape.size(); d++) {
-    check(shape[d] >= 0, "ERR_SHAPE", "negative size in " + dims_str(shape));
+    check(shape[d] >= 0, "ERR_SHAPE", [&] { return "negative size in " + dims_str(shape); });
     empty = empty || shape[d] == 0;
   }
   for (int k = 0; k < nops; k++) {
@@ -91,12 +91,13 @@ Layout broadcast_layout(const char* op, const std::vector<int64_t>& out,
   std::vector<std::vector<int64_t>> strides{contiguous_strides(out)};
   for (const auto& in : ins) {
     check(in.size() <= nd, "ERR_SHAPE",
-          std::string(op) + ": input " + dims_str(in) + " has more dims than the output " + dims_str(out));
+          [&] { return std::string(op) + ": input " + dims_str(in) + " has more dims than the output " +
+                       dims_str(out); });
     std::vector<int64_t> dense = contiguous_strides(in), s(nd, 0);
     for (size_t i = 0; i < in.size(); i++) {
       size_t d = nd - in.size() + i;
       check(in[i] == out[d] || in[i] == 1, "ERR_SHAPE",
-            std::string(op) + ": shape " + dims_str(in) + " does not broadcast to " + dims_str(out));
+            [&] { return std::string(op) + ": shape " + dims_str(in) + " does not broadcast to " + dims_str(out); });
       s[d] = in[i] == 1 ? 0 : dense[i];
     }
     strides.push_back(s);

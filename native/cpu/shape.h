@@ -69,8 +69,7 @@ void for_each_row(const Layout& l, Body body) {
   const int64_t total = rows * pieces_per_row;
   int64_t st[kMaxOperands];
   for (int k = 0; k < l.nops; k++) st[k] = l.stride[k][nd - 1];
-  #pragma omp parallel for schedule(static) if (rows * inner > kParallelGrain && total > 1)
-  for (int64_t p = 0; p < total; p++) {
+  const auto piece_at = [&](int64_t p) {
     int64_t row = p / pieces_per_row, start = (p % pieces_per_row) * piece;
     int64_t off[kMaxOperands];
     for (int k = 0; k < l.nops; k++) off[k] = l.offset[k] + start * st[k];
@@ -82,7 +81,15 @@ void for_each_row(const Layout& l, Body body) {
     }
     int64_t n = inner - start < piece ? inner - start : piece;
     body(off, n, st);
+  };
+  // A small layout runs here, outside any parallel region: `omp parallel if (false)` still goes
+  // through libgomp's team start and end, a futex wake per call (~1 us, most of a small op).
+  if (rows * inner <= kParallelGrain || total <= 1) {
+    for (int64_t p = 0; p < total; p++) piece_at(p);
+    return;
   }
+  #pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < total; p++) piece_at(p);
 }
 #endif
 

@@ -629,8 +629,10 @@ Params make_params(const float* mask, const int64_t* ms, int64_t H, int64_t Tq, 
 int bucket(int64_t BH, int64_t Tq, int64_t Tk, int64_t D, int64_t Dv) {
   const int64_t dmax = D > Dv ? D : Dv;
   check(dmax <= 128, "ERR_NOT_IMPLEMENTED",
-        "scaledDotProductAttention on cuda: head sizes above 128 are not supported (D=" + std::to_string(D) +
-            ", Dv=" + std::to_string(Dv) + ")");
+        [&] {
+          return "scaledDotProductAttention on cuda: head sizes above 128 are not supported (D=" + std::to_string(D) +
+                 ", Dv=" + std::to_string(Dv) + ")";
+        });
   check(Tq <= INT_MAX / 2 && Tk <= INT_MAX / 2 && cdiv(Tq, 16) * BH <= INT_MAX && cdiv(Tk, 16) * BH <= INT_MAX,
         "ERR_SHAPE", "scaledDotProductAttention on cuda: too many rows for one launch");
   return dmax <= 32 ? 32 : dmax <= 64 ? 64 : 128;

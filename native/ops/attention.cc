@@ -43,18 +43,18 @@ struct Dims {
 Dims read_dims(Args& a, int strides_at) {
   Dims d{};
   std::vector<int64_t> s = a.int64s(strides_at);
-  check(s.size() == 4, "ERR_ARGUMENT", std::string(a.op()) + ": maskStrides must hold 4 integers");
+  check(s.size() == 4, "ERR_ARGUMENT", [&] { return std::string(a.op()) + ": maskStrides must hold 4 integers"; });
   int i = strides_at + 1;
   d.B = a.int64(i++), d.H = a.int64(i++), d.Tq = a.int64(i++), d.Tk = a.int64(i++);
   d.D = a.int64(i++), d.Dv = a.int64(i++);
   d.scale = (float)a.number(i++);
   d.causal = a.flag(i++);
   check(d.B >= 0 && d.H >= 0 && d.Tq >= 0 && d.Tk >= 0 && d.D >= 0 && d.Dv >= 0, "ERR_SHAPE",
-        std::string(a.op()) + ": negative size");
+        [&] { return std::string(a.op()) + ": negative size"; });
   const int64_t sizes[4] = {d.B, d.H, d.Tq, d.Tk};
   d.mask_extent = 1;
   for (int k = 0; k < 4; k++) {
-    check(s[k] >= 0, "ERR_SHAPE", std::string(a.op()) + ": negative mask stride");
+    check(s[k] >= 0, "ERR_SHAPE", [&] { return std::string(a.op()) + ": negative mask stride"; });
     d.ms[k] = s[k];
     if (sizes[k] == 0) d.mask_extent = 0;
   }
@@ -77,20 +77,23 @@ bool read_layout(Args& a, int at, const Dims& d, const int64_t elems[4], const b
                  cpu::AttentionLayout& layout) {
   if (a.absent(at)) return false;
   check(a.device() == Device::CPU, "ERR_NOT_IMPLEMENTED",
-        std::string(a.op()) + ": operand layouts are a cpu feature; give dense [B,H,T,D] tensors on cuda");
+        [&] {
+          return std::string(a.op()) + ": operand layouts are a cpu feature; give dense [B,H,T,D] tensors on cuda";
+        });
   std::vector<int64_t> v = a.int64s(at);
-  check(v.size() == 16, "ERR_ARGUMENT", std::string(a.op()) + ": the layout must hold 16 integers");
+  check(v.size() == 16, "ERR_ARGUMENT", [&] { return std::string(a.op()) + ": the layout must hold 16 integers"; });
   cpu::AttentionStrides* ops[4] = {&layout.q, &layout.k, &layout.v, &layout.o};
   const int64_t T[4] = {d.Tq, d.Tk, d.Tk, d.Tq}, W[4] = {d.D, d.D, d.Dv, d.Dv};  // rows, row width
   const char* names[4] = {"q", "k", "v", "out"};
   for (int k = 0; k < 4; k++) {
     cpu::AttentionStrides& s = *ops[k];
     s = {v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]};
-    const std::string what = std::string(a.op()) + ": layout of " + names[k];
-    check(s.off >= 0 && s.sb >= 0 && s.sh >= 0 && s.st >= 0, "ERR_SHAPE", what + " has a negative entry");
+    const auto what = [&] { return std::string(a.op()) + ": layout of " + names[k]; };
+    check(s.off >= 0 && s.sb >= 0 && s.sh >= 0 && s.st >= 0, "ERR_SHAPE",
+          [&] { return what() + " has a negative entry"; });
     if (d.B == 0 || d.H == 0 || T[k] == 0 || W[k] == 0) continue;
     const int64_t last = add(add(add(s.off, mul(d.B - 1, s.sb)), mul(d.H - 1, s.sh)), mul(T[k] - 1, s.st));
-    check(add(last, W[k]) <= elems[k], "ERR_SHAPE", what + " reaches past the end of its buffer");
+    check(add(last, W[k]) <= elems[k], "ERR_SHAPE", [&] { return what() + " reaches past the end of its buffer"; });
     if (!written[k]) continue;
     // Rows of W[k] values at b*sb + h*sh + t*st never overlap when, by increasing stride, each
     // stride spans all rows of the smaller ones (sizes 1 impose nothing).
@@ -99,7 +102,7 @@ bool read_layout(Args& a, int at, const Dims& d, const int64_t elems[4], const b
     int64_t span = W[k];
     for (auto [stride, n] : dims) {
       if (n == 1) continue;
-      check(stride >= span, "ERR_SHAPE", what + " makes rows overlap");
+      check(stride >= span, "ERR_SHAPE", [&] { return what() + " makes rows overlap"; });
       span = mul(stride, n);
     }
   }

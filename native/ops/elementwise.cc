@@ -11,7 +11,7 @@ namespace atento {
 static int64_t count_of(const std::vector<int64_t>& shape, const char* op) {
   int64_t n = 1;
   for (int64_t s : shape) {
-    check(s >= 0, "ERR_SHAPE", std::string(op) + ": negative size");
+    check(s >= 0, "ERR_SHAPE", [&] { return std::string(op) + ": negative size"; });
     n *= s;
   }
   return n;
@@ -35,7 +35,7 @@ ATENTO_EXPORT(unary) {
   int64_t n = a.int64(2);
   int op = (int)a.int64(3);
   check(n >= 0, "ERR_SHAPE", "unary: negative size");
-  check(op >= 0 && op < kUnaryOpCount, "ERR_ARGUMENT", "unary: unknown op " + std::to_string(op));
+  check(op >= 0 && op < kUnaryOpCount, "ERR_ARGUMENT", [&] { return "unary: unknown op " + std::to_string(op); });
   float* out = a.f32(0, n);
   const float* x = a.f32(1, n);
   float p = (float)a.number(4), q = (float)a.number(5);
@@ -51,7 +51,7 @@ ATENTO_EXPORT(unaryBackward) {
   int op = (int)a.int64(4);
   check(n >= 0, "ERR_SHAPE", "unaryBackward: negative size");
   check(op >= 0 && op < kUnaryOpCount && unary_has_backward(op), "ERR_ARGUMENT",
-        "unaryBackward: op " + std::to_string(op) + " has no backward kernel");
+        [&] { return "unaryBackward: op " + std::to_string(op) + " has no backward kernel"; });
   float* dx = a.f32(0, n);
   const float* dy = a.f32(1, n);
   const float* s = a.f32(2, n);
@@ -65,7 +65,7 @@ ATENTO_EXPORT(unaryBackward) {
 ATENTO_EXPORT(binary) {
   Args a(info, "binary");
   int op = (int)a.int64(3);
-  check(op >= 0 && op < kBinaryOpCount, "ERR_ARGUMENT", "binary: unknown op " + std::to_string(op));
+  check(op >= 0 && op < kBinaryOpCount, "ERR_ARGUMENT", [&] { return "binary: unknown op " + std::to_string(op); });
   std::vector<int64_t> os = a.int64s(4), as = a.int64s(5), bs = a.int64s(6);
   Layout l = broadcast_layout("binary", os, {as, bs});
   float* out = a.f32(0, count_of(os, "binary"));
@@ -80,7 +80,7 @@ ATENTO_EXPORT(binary) {
 ATENTO_EXPORT(compare) {
   Args a(info, "compare");
   int op = (int)a.int64(3);
-  check(op >= 0 && op < kCompareOpCount, "ERR_ARGUMENT", "compare: unknown op " + std::to_string(op));
+  check(op >= 0 && op < kCompareOpCount, "ERR_ARGUMENT", [&] { return "compare: unknown op " + std::to_string(op); });
   std::vector<int64_t> os = a.int64s(4), as = a.int64s(5), bs = a.int64s(6);
   Layout l = broadcast_layout("compare", os, {as, bs});
   uint8_t* out = a.u8(0, count_of(os, "compare"));
@@ -118,7 +118,7 @@ ATENTO_EXPORT(cast) {
   Buffer out = a.buffer(0), x = a.buffer(1);
   check(out.dtype != x.dtype, "ERR_DTYPE", "cast: source and destination have the same dtype");
   check(out.bytes >= (size_t)n * dtype_size(out.dtype) && x.bytes >= (size_t)n * dtype_size(x.dtype), "ERR_SHAPE",
-        "cast: buffers hold fewer than " + std::to_string(n) + " elements");
+        [&] { return "cast: buffers hold fewer than " + std::to_string(n) + " elements"; });
   ATENTO_DISPATCH(a.device(), cast(out.data, x.data, n, (int)x.dtype, (int)out.dtype));
   return info.Env().Undefined();
 }

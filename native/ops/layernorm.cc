@@ -10,11 +10,12 @@
 namespace atento {
 
 static void check_sizes(const char* op, int64_t N, int64_t C) {
-  check(N >= 0 && C >= 0, "ERR_SHAPE", std::string(op) + ": negative size");
+  check(N >= 0 && C >= 0, "ERR_SHAPE", [&] { return std::string(op) + ": negative size"; });
 }
 
 static void need_cpu(const Args& a) {
-  check(a.device() == Device::CPU, "ERR_DEVICE", std::string(a.op()) + ": the reference kernels run on cpu only");
+  check(a.device() == Device::CPU, "ERR_DEVICE",
+        [&] { return std::string(a.op()) + ": the reference kernels run on cpu only"; });
 }
 
 // layerNormForward(out, mean, rstd, x, w|null, b|null, N, C, eps)

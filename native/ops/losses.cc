@@ -19,19 +19,22 @@ namespace atento {
 
 static int reduction_arg(Args& a, int i) {
   int64_t r = a.int64(i);
-  check(r >= 0 && r <= 2, "ERR_ARGUMENT", std::string(a.op()) + ": reduction must be 0 (none), 1 (mean) or 2 (sum)");
+  check(r >= 0 && r <= 2, "ERR_ARGUMENT",
+        [&] { return std::string(a.op()) + ": reduction must be 0 (none), 1 (mean) or 2 (sum)"; });
   return (int)r;
 }
 
 static int32_t ignore_index_arg(Args& a, int i) {
   int64_t v = a.int64(i);
-  check(v >= INT32_MIN && v <= INT32_MAX, "ERR_ARGUMENT", std::string(a.op()) + ": ignoreIndex must fit in int32");
+  check(v >= INT32_MIN && v <= INT32_MAX, "ERR_ARGUMENT",
+        [&] { return std::string(a.op()) + ": ignoreIndex must fit in int32"; });
   return (int32_t)v;
 }
 
 static float smoothing_arg(Args& a, int i) {
   double s = a.number(i);
-  check(s >= 0.0 && s <= 1.0, "ERR_ARGUMENT", std::string(a.op()) + ": labelSmoothing must be in [0, 1]");
+  check(s >= 0.0 && s <= 1.0, "ERR_ARGUMENT",
+        [&] { return std::string(a.op()) + ": labelSmoothing must be in [0, 1]"; });
   return (float)s;
 }
 
@@ -154,7 +157,9 @@ ATENTO_EXPORT(mseBackward) {
 
 static void check_pos_weight(const char* op, int64_t n, int64_t C) {
   check(n >= 0 && C >= 1 && n % C == 0, "ERR_SHAPE",
-        std::string(op) + ": posWeight length must divide the number of elements (it broadcasts over the last dim)");
+        [&] {
+          return std::string(op) + ": posWeight length must divide the number of elements (it broadcasts over the last dim)";
+        });
 }
 
 // bceWithLogitsForward(out, input, target, posWeight|null, n, C, reduction)

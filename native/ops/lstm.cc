@@ -20,10 +20,10 @@ struct Dims {
 Dims read_dims(Args& a, int first) {
   Dims d{a.int64(first), a.int64(first + 1), a.int64(first + 2), a.int64(first + 3)};
   check(d.T >= 1 && d.B >= 1 && d.I >= 1 && d.H >= 1, "ERR_SHAPE",
-        std::string(a.op()) + ": T, B, I and H must be at least 1");
+        [&] { return std::string(a.op()) + ": T, B, I and H must be at least 1"; });
   // Every element count below (at most T*B*5H, 4H*max(I,H)) must be exact in int64.
   const double biggest = (double)d.T * d.B * 5 * d.H + 4.0 * d.H * ((double)d.I + d.H) + (double)d.T * d.B * d.I;
-  check(biggest < 9007199254740992.0, "ERR_SHAPE", std::string(a.op()) + ": sizes too large");
+  check(biggest < 9007199254740992.0, "ERR_SHAPE", [&] { return std::string(a.op()) + ": sizes too large"; });
   return d;
 }
 

@@ -69,10 +69,15 @@ ATENTO_EXPORT(gradNorms) {
   for (size_t k = 0; k < count; k++) {
     std::string what = "gradNorms: buffer " + std::to_string(k);
     Buffer b = read_buffer(list.Get((uint32_t)k), what);
-    check(b.dtype == Dtype::Float32, "ERR_DTYPE", what + " must be float32, got " + dtype_name(b.dtype));
+    check(b.dtype == Dtype::Float32, "ERR_DTYPE",
+          [&] { return what + " must be float32, got " + dtype_name(b.dtype); });
     check(counts[k] >= 0 && b.bytes >= (size_t)counts[k] * sizeof(float), "ERR_SHAPE",
-          what + " holds " + std::to_string(b.bytes / sizeof(float)) + " elements, not " + std::to_string(counts[k]));
-    check(device == Device::None || device == b.device, "ERR_DEVICE", what + " is on another device than buffer 0");
+          [&] {
+            return what + " holds " + std::to_string(b.bytes / sizeof(float)) + " elements, not " +
+                   std::to_string(counts[k]);
+          });
+    check(device == Device::None || device == b.device, "ERR_DEVICE",
+          [&] { return what + " is on another device than buffer 0"; });
     device = b.device;
     xs[k] = static_cast<const float*>(b.data);
   }

@@ -9,7 +9,7 @@
 namespace atento {
 
 static void check_dims(const char* op, int64_t outer, int64_t R, int64_t inner) {
-  check(outer >= 0 && R >= 0 && inner >= 0, "ERR_SHAPE", std::string(op) + ": negative size");
+  check(outer >= 0 && R >= 0 && inner >= 0, "ERR_SHAPE", [&] { return std::string(op) + ": negative size"; });
 }
 
 // reduceSum(out, x, outer, R, inner, scale): out [outer, inner] = scale * sum over R.

@@ -29,7 +29,7 @@ ATENTO_EXPORT(copyBuffer) {
   Args a(info, "copyBuffer");
   int64_t bytes = a.int64(2);
   check(bytes >= 0 && (size_t)bytes <= dst.bytes && (size_t)bytes <= src.bytes, "ERR_SHAPE",
-        "copyBuffer: " + std::to_string(bytes) + " bytes do not fit the buffers");
+        [&] { return "copyBuffer: " + std::to_string(bytes) + " bytes do not fit the buffers"; });
   if (bytes == 0) return info.Env().Undefined();
   if (dst.device == Device::CPU && src.device == Device::CPU) {
     std::memmove(dst.data, src.data, bytes);

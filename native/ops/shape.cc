@@ -17,7 +17,7 @@ ATENTO_EXPORT(stridedCopy) {
   Args a(info, "stridedCopy");
   Buffer dst = a.buffer(0), src = a.buffer(1);
   check(dst.dtype == src.dtype, "ERR_DTYPE",
-        std::string("stridedCopy: ") + dtype_name(src.dtype) + " into " + dtype_name(dst.dtype));
+        [&] { return std::string("stridedCopy: ") + dtype_name(src.dtype) + " into " + dtype_name(dst.dtype); });
   std::vector<int64_t> shape = a.int64s(2), ds = a.int64s(3), ss = a.int64s(5);
   int64_t doff = a.int64(4), soff = a.int64(6);
   check(ds.size() == shape.size() && ss.size() == shape.size(), "ERR_ARGUMENT",

@@ -10,7 +10,7 @@
 namespace atento {
 
 static int64_t slab(const char* op, int64_t outer, int64_t C, int64_t inner) {
-  check(outer >= 0 && C >= 0 && inner >= 0, "ERR_SHAPE", std::string(op) + ": negative size");
+  check(outer >= 0 && C >= 0 && inner >= 0, "ERR_SHAPE", [&] { return std::string(op) + ": negative size"; });
   return outer * C * inner;
 }
 
