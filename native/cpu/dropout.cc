@@ -8,8 +8,10 @@ namespace atento::cpu {
 
 void dropout_forward(float* out, const float* x, int64_t n, uint64_t seed, uint32_t threshold, float scale) {
   const uint64_t key = dropout_key(seed);
-  #pragma omp parallel for simd schedule(static) if (parallel: n > kParallelGrain / 4)
-  for (int64_t i = 0; i < n; i++) out[i] = dropout_bits(key, (uint64_t)i) >= threshold ? x[i] * scale : 0.0f;
+  parallel_range(n, n > kParallelGrain / 4, [&](int64_t begin, int64_t end) {
+    #pragma omp simd
+    for (int64_t i = begin; i < end; i++) out[i] = dropout_bits(key, (uint64_t)i) >= threshold ? x[i] * scale : 0.0f;
+  });
 }
 
 }  // namespace atento::cpu

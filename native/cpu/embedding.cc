@@ -17,8 +17,8 @@
 namespace atento::cpu {
 
 void embedding_forward(float* out, const int32_t* ids, const float* weight, int64_t N, int64_t C) {
-  #pragma omp parallel for schedule(static) if (N * C > kParallelGrain)
-  for (int64_t n = 0; n < N; n++) std::memcpy(out + n * C, weight + (int64_t)ids[n] * C, C * sizeof(float));
+  parallel_for(N, N * C > kParallelGrain,
+               [&](int64_t n) { std::memcpy(out + n * C, weight + (int64_t)ids[n] * C, C * sizeof(float)); });
 }
 
 void embedding_backward(float* dweight, const float* dout, const int32_t* ids, int64_t N, int64_t V, int64_t C,

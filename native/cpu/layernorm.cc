@@ -172,8 +172,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
                        int64_t N, int64_t C, float eps) {
   if (N <= 0 || C <= 0) return;
   const int64_t blocks = (N + kBlockRows - 1) / kBlockRows;
-  #pragma omp parallel for schedule(static) if (N * C > kParallelGrain)
-  for (int64_t k = 0; k < blocks; k++) {
+  parallel_for(blocks, N * C > kParallelGrain, [&](int64_t k) {
     const int64_t i0 = k * kBlockRows, n = std::min(kBlockRows, N - i0);
     RowStats s[kBlockRows];
     for (int64_t j = 0; j < n; j++) s[j] = layernorm_row_stats(x + (i0 + j) * C, C, eps);
@@ -183,7 +182,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
       if (rstd) rstd[i] = s[j].r;
       layernorm_row_apply(out + i * C, x + i * C, w, b, s[j], C);
     }
-  }
+  });
 }
 
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
@@ -200,14 +199,13 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dout, cons
   // dw and db are accumulated together (into a scratch one when only one is wanted).
   const BlockBackward block =
       w ? pick_block_backward<true>(dx != nullptr, sums) : pick_block_backward<false>(dx != nullptr, sums);
-  #pragma omp parallel for schedule(static, 1) if (T > 1)
-  for (int64_t t = 0; t < T; t++) {
+  parallel_for(T, T > 1, [&](int64_t t) {
     float* pw = sums ? part.data() + t * 2 * C : nullptr;
     float* pb = sums ? pw + C : nullptr;
     const int64_t i0 = N * t / T, i1 = N * (t + 1) / T;
     for (int64_t i = i0; i < i1; i += kBlockRows)
       block(dx, pw, pb, dout, x, w, mean, rstd, i, std::min(kBlockRows, i1 - i), C);
-  }
+  });
   if (!sums) return;
   for (int64_t c = 0; c < C; c++) {
     float sw = 0.0f, sb = 0.0f;

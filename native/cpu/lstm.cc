@@ -150,8 +150,7 @@ inline bool parallel_rows(int64_t B, int64_t H) { return B > 1 && B * H * 64 > k
 template <bool kBias, bool kCPrev>
 void lstm_forward_pointwise(float* gates_t, float* c_t, float* h_t, const float* c_prev, const float* bias,
                             int64_t B, int64_t H) {
-  #pragma omp parallel for schedule(static) if (parallel_rows(B, H))
-  for (int64_t b = 0; b < B; b++) {
+  parallel_for(B, parallel_rows(B, H), [&](int64_t b) {
     float* __restrict g = gates_t + b * 4 * H;
     float* __restrict c = c_t + b * H;
     float* __restrict h = h_t + b * H;
@@ -174,7 +173,7 @@ void lstm_forward_pointwise(float* gates_t, float* c_t, float* h_t, const float*
       g[2 * H + j] = gg;
       g[3 * H + j] = o;
     }
-  }
+  });
 }
 
 // dGates_t [B,4H] (pre-activation gradients) from dh [B,H] (+ dOut_t [B,H] when kDOut), dc [B,H],
@@ -182,8 +181,7 @@ void lstm_forward_pointwise(float* gates_t, float* c_t, float* h_t, const float*
 template <bool kDOut, bool kCPrev>
 void lstm_backward_pointwise(float* dGates_t, float* dc, const float* dh, const float* dOut_t, const float* gates_t,
                              const float* c_t, const float* c_prev, int64_t B, int64_t H) {
-  #pragma omp parallel for schedule(static) if (parallel_rows(B, H))
-  for (int64_t b = 0; b < B; b++) {
+  parallel_for(B, parallel_rows(B, H), [&](int64_t b) {
     float* __restrict dg = dGates_t + b * 4 * H;
     float* __restrict dcb = dc + b * H;
     const float* __restrict dhb = dh + b * H;
@@ -204,7 +202,7 @@ void lstm_backward_pointwise(float* dGates_t, float* dc, const float* dh, const 
       dg[3 * H + j] = dht * tc * o * (1.0f - o);
       dcb[j] = dct * f;
     }
-  }
+  });
 }
 
 void forward_pointwise(float* gates_t, float* c_t, float* h_t, const float* c_prev, const float* bias, int64_t B,

@@ -62,8 +62,7 @@ static inline bool better(float v, float best, bool is_min) {
 void reduce_max(float* values, int32_t* indices, const float* x, int64_t outer, int64_t R, int64_t inner,
                 bool is_min) {
   if (outer == 0 || inner == 0 || R == 0) return;
-  #pragma omp parallel for schedule(static) if (outer * R * inner > kParallelGrain)
-  for (int64_t t = 0; t < outer * inner; t++) {
+  parallel_for(outer * inner, outer * R * inner > kParallelGrain, [&](int64_t t) {
     int64_t o = t / inner, i = t % inner;
     const float* p = x + o * R * inner + i;
     float best = p[0];
@@ -77,20 +76,19 @@ void reduce_max(float* values, int32_t* indices, const float* x, int64_t outer, 
     }
     if (values) values[t] = best;
     if (indices) indices[t] = (int32_t)arg;
-  }
+  });
 }
 
 void reduce_max_backward(float* dx, const float* dy, const int32_t* indices, int64_t outer, int64_t R,
                          int64_t inner) {
-  #pragma omp parallel for schedule(static) if (outer * R * inner > kParallelGrain)
-  for (int64_t o = 0; o < outer; o++) {
+  parallel_for(outer, outer * R * inner > kParallelGrain, [&](int64_t o) {
     for (int64_t r = 0; r < R; r++) {
       float* d = dx + (o * R + r) * inner;
       const float* g = dy + o * inner;
       const int32_t* idx = indices + o * inner;
       for (int64_t i = 0; i < inner; i++) d[i] = idx[i] == r ? g[i] : 0.0f;
     }
-  }
+  });
 }
 
 }  // namespace atento::cpu

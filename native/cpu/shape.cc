@@ -134,8 +134,7 @@ static bool transpose_tiled(T* dst, const T* src, const Layout& l) {
   const int64_t tr = (rows + kTile - 1) / kTile, tc = (cols + kTile - 1) / kTile;
   int64_t outer = 1;
   for (int d = 0; d < nd - 2; d++) outer *= l.size[d];
-  #pragma omp parallel for schedule(static) if (outer * rows * cols > kParallelGrain)
-  for (int64_t t = 0; t < outer * tr * tc; t++) {
+  parallel_for(outer * tr * tc, outer * rows * cols > kParallelGrain, [&](int64_t t) {
     int64_t o = t / (tr * tc), r0 = (t / tc % tr) * kTile, c0 = (t % tc) * kTile;
     int64_t od = l.offset[0], os = l.offset[1], rem = o;
     for (int d = nd - 3; d >= 0; d--) {
@@ -147,7 +146,7 @@ static bool transpose_tiled(T* dst, const T* src, const Layout& l) {
     const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
     for (int64_t r = r0; r < r1; r++)
       for (int64_t c = c0; c < c1; c++) dst[od + r * drs + c] = src[os + r + c * scs];
-  }
+  });
   return true;
 }
 

@@ -216,8 +216,7 @@ void softmax_forward(float* out, const float* x, int64_t outer, int64_t C, int64
     const int64_t group = C <= 128 ? kRowGroup : 1;
     const int64_t groups = outer / group;
     const bool stream = streaming(outer * C);
-    #pragma omp parallel for schedule(static) if (par)
-    for (int64_t k = 0; k < groups; k++) {
+    parallel_for(groups, par, [&](int64_t k) {
       const int64_t o = k * group;
       if (stream && k + 1 < groups) {
         prefetch_row(x + (o + group) * C, group * C);
@@ -225,17 +224,16 @@ void softmax_forward(float* out, const float* x, int64_t outer, int64_t C, int64
       }
       if (group == kRowGroup) softmax_rows<kRowGroup>(out + o * C, x + o * C, C, log);
       else softmax_rows<1>(out + o * C, x + o * C, C, log);
-    }
+    });
     for (int64_t o = groups * group; o < outer; o++) softmax_rows<1>(out + o * C, x + o * C, C, log);
     return;
   }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
-  #pragma omp parallel for schedule(static) if (par)
-  for (int64_t t = 0; t < outer * blocks; t++) {
+  parallel_for(outer * blocks, par, [&](int64_t t) {
     const int64_t o = t / blocks, j0 = (t % blocks) * kColumnBlock;
     const int64_t off = o * C * inner + j0;
     softmax_columns(out + off, x + off, C, inner, std::min(kColumnBlock, inner - j0), log);
-  }
+  });
 }
 
 void softmax_backward(float* dx, const float* dout, const float* out, int64_t outer, int64_t C, int64_t inner,
@@ -245,8 +243,7 @@ void softmax_backward(float* dx, const float* dout, const float* out, int64_t ou
   if (inner == 1) {  // groups of rows as in the forward
     const int64_t group = C <= 128 ? kRowGroup : 1;
     const int64_t groups = outer / group;
-    #pragma omp parallel for schedule(static) if (par)
-    for (int64_t k = 0; k < groups; k++) {
+    parallel_for(groups, par, [&](int64_t k) {
       const int64_t o = k * group;
       if (k + 1 < groups) {  // (measured: worth it here at every size)
         prefetch_row(dout + (o + group) * C, group * C);
@@ -255,18 +252,17 @@ void softmax_backward(float* dx, const float* dout, const float* out, int64_t ou
       }
       if (group == kRowGroup) softmax_rows_backward<kRowGroup>(dx + o * C, dout + o * C, out + o * C, C, log);
       else softmax_rows_backward<1>(dx + o * C, dout + o * C, out + o * C, C, log);
-    }
+    });
     for (int64_t o = groups * group; o < outer; o++)
       softmax_rows_backward<1>(dx + o * C, dout + o * C, out + o * C, C, log);
     return;
   }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
-  #pragma omp parallel for schedule(static) if (par)
-  for (int64_t t = 0; t < outer * blocks; t++) {
+  parallel_for(outer * blocks, par, [&](int64_t t) {
     const int64_t o = t / blocks, j0 = (t % blocks) * kColumnBlock;
     const int64_t off = o * C * inner + j0;
     softmax_columns_backward(dx + off, dout + off, out + off, C, inner, std::min(kColumnBlock, inner - j0), log);
-  }
+  });
 }
 
 void exp_vectorised(float* out, const float* x, int64_t n) {
