@@ -112,22 +112,27 @@ const freeWrappers: DeviceBuffer[] = [];
 // Disposed cpu arrays wait here to be handed out again (not zeroed), so a training loop that
 // disposes its intermediates reuses memory instead of making V8 collect large buffers every
 // step. Bounded by ATENTO_CPU_CACHE_MB (default 256); garbage-collected tensors never come back.
+// Small arrays are kept too, at most kSmallPerSize of each length: V8 gives a typed array of more
+// than 64 bytes its own off-heap allocation, ~1.5 us here, a tenth of a small op's forward and
+// backward (bench/op-overhead.js). Lists by constructor, then length: no key strings to build.
+const kSmallBytes = 4096, kSmallPerSize = 64;
 const cpuCache = {
-  free: new Map<string, CpuArray[]>(),
+  free: new Map<unknown, Map<number, CpuArray[]>>(),
   bytes: 0,
   limit: Number(process.env.ATENTO_CPU_CACHE_MB ?? 256) * 2 ** 20,
-  key: (ctor: unknown, n: number) => `${(ctor as { name: string }).name}:${n}`,
   take(ctor: unknown, n: number): CpuArray | undefined {
-    const arr = this.free.get(this.key(ctor, n))?.pop();
+    const arr = this.free.get(ctor)?.get(n)?.pop();
     if (arr) this.bytes -= arr.byteLength;
     return arr;
   },
   put(arr: CpuArray): void {
-    if (arr.byteLength < 4096 || this.bytes + arr.byteLength > this.limit) return;
-    const k = this.key(arr.constructor, arr.length);
-    const list = this.free.get(k) ?? [];
+    if (this.bytes + arr.byteLength > this.limit) return;
+    let byLength = this.free.get(arr.constructor);
+    if (!byLength) this.free.set(arr.constructor, (byLength = new Map()));
+    let list = byLength.get(arr.length);
+    if (!list) byLength.set(arr.length, (list = []));
+    if (arr.byteLength < kSmallBytes && list.length >= kSmallPerSize) return;
     list.push(arr);
-    this.free.set(k, list);
     this.bytes += arr.byteLength;
   },
 };

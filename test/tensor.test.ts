@@ -143,6 +143,22 @@ describe('cpu buffers', () => {
       expect(at.zeros([n], { device: 'cpu' }).dataSync().every((v) => v === 0)).toBe(true);
     }
   });
+
+  it('disposed buffers of any size are reused, and zeros() on a reused one still gives zeros', () => {
+    for (const n of [3, 64, 1000, 5000]) {
+      const a = at.full([n], 7, { device: 'cpu' });
+      const buf = a.buf;
+      a.dispose();
+      const b = at.zeros([n], { device: 'cpu' });
+      expect(b.buf).toBe(buf); // the same array back from the cache
+      expect(b.dataSync().every((v) => v === 0)).toBe(true);
+      b.dispose();
+      const c = at.ones([n], { dtype: 'int32', device: 'cpu' }); // another dtype: its own list
+      expect(c.buf).not.toBe(buf);
+      expect(c.dataSync().every((v) => v === 1)).toBe(true);
+      c.dispose();
+    }
+  });
 });
 
 describe('zero-copy cpu tensors', () => {
