@@ -113,8 +113,8 @@ const freeWrappers: DeviceBuffer[] = [];
 // disposes its intermediates reuses memory instead of making V8 collect large buffers every
 // step. Bounded by ATENTO_CPU_CACHE_MB (default 256); garbage-collected tensors never come back.
 // Small arrays are kept too, at most kSmallPerSize of each length: V8 gives a typed array of more
-// than 64 bytes its own off-heap allocation, ~1.5 us here, a tenth of a small op's forward and
-// backward (bench/op-overhead.js). Lists by constructor, then length: no key strings to build.
+// than 64 bytes its own off-heap allocation, ~1.5 us here, and a small op's forward and backward
+// makes several (bench/op-overhead.js). Lists by constructor, then length: no key strings to build.
 const kSmallBytes = 4096, kSmallPerSize = 64;
 const cpuCache = {
   free: new Map<unknown, Map<number, CpuArray[]>>(),
